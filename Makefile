@@ -1,0 +1,23 @@
+# slimnx developer entry points. Needs JDK 25 and Maven 3.8+; finds JDK 25 on its own when
+# JAVA_HOME does not point at one.
+SHELL := /bin/bash
+JAVA_HOME := $(shell ./.ci/find-jdk25)
+export JAVA_HOME
+MVN := mvn -B -ntp
+
+.PHONY: build test demo clean
+
+## build: compile everything and produce cli/target/slimnx.jar (tests skipped)
+build:
+	$(MVN) -q -DskipTests package
+
+## test: the full test suite (unit, conformance, fuzz, end-to-end)
+test:
+	$(MVN) verify
+
+## demo: build, then run the main job on the embedded reference models
+demo: build
+	./slimnx demo
+
+clean:
+	$(MVN) -q clean

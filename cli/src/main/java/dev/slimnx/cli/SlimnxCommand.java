@@ -1,0 +1,23 @@
+package dev.slimnx.cli;
+
+import picocli.CommandLine;
+import picocli.CommandLine.Command;
+
+/** The top-level {@code slimnx} command; each capability is a subcommand. */
+@Command(name = "slimnx", mixinStandardHelpOptions = true, version = "slimnx 0.1.0",
+        description = "Compresses and converts vision-transformer ONNX models, and proves what each rewrite did.",
+        subcommands = {CommandLine.HelpCommand.class})
+public final class SlimnxCommand implements Runnable {
+    @CommandLine.Spec
+    CommandLine.Model.CommandSpec spec;
+
+    @Override
+    public void run() {
+        spec.commandLine().usage(spec.commandLine().getErr());
+    }
+
+    /** @return a configured command line, as the executable and tests use it */
+    public static CommandLine commandLine() {
+        return new CommandLine(new SlimnxCommand());
+    }
+}
