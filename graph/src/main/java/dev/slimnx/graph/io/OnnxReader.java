@@ -64,6 +64,25 @@ public final class OnnxReader {
         return read(ByteBuffer.wrap(bytes), Path.of(name), null);
     }
 
+    /**
+     * Reads one serialized {@code TensorProto} (as in the ONNX test data's {@code input_0.pb}).
+     *
+     * @param file the file
+     * @return the tensor; external data resolves against the file's folder
+     * @throws ModelFormatException if the file is not a valid tensor
+     * @throws IOException if it cannot be read
+     */
+    public static dev.slimnx.graph.tensor.Tensor readTensor(Path file) throws IOException {
+        byte[] bytes = Files.readAllBytes(file);
+        dev.slimnx.graph.io.proto.OnnxProto.TensorProto proto;
+        try {
+            proto = dev.slimnx.graph.io.proto.OnnxProto.TensorProto.parseFrom(bytes);
+        } catch (IOException e) {
+            throw new ModelFormatException(file, "", "not a TensorProto (" + e.getMessage() + ")");
+        }
+        return new ProtoToIr(file, file.toAbsolutePath().getParent()).tensor(proto, "");
+    }
+
     private static Model read(ByteBuffer buffer, Path file, Path baseDir) throws ModelFormatException {
         ModelProto proto = parse(buffer, file);
         return new ProtoToIr(file, baseDir).model(proto);
