@@ -6,7 +6,7 @@ import picocli.CommandLine.Command;
 /** The top-level {@code slimnx} command; each capability is a subcommand. */
 @Command(name = "slimnx", mixinStandardHelpOptions = true, version = "slimnx 0.1.0",
         description = "Compresses and converts vision-transformer ONNX models, and proves what each rewrite did.",
-        subcommands = {CommandLine.HelpCommand.class})
+        subcommands = {ConvertCommand.class, CommandLine.HelpCommand.class})
 public final class SlimnxCommand implements Runnable {
     @CommandLine.Spec
     CommandLine.Model.CommandSpec spec;
@@ -18,6 +18,9 @@ public final class SlimnxCommand implements Runnable {
 
     /** @return a configured command line, as the executable and tests use it */
     public static CommandLine commandLine() {
-        return new CommandLine(new SlimnxCommand());
+        CommandLine cl = new CommandLine(new SlimnxCommand());
+        cl.setExecutionExceptionHandler(new ErrorHandler());
+        cl.setExitCodeExceptionMapper(e -> ExitCode.BAD_INPUT);
+        return cl;
     }
 }

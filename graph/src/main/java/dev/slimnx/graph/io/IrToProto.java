@@ -75,11 +75,6 @@ final class IrToProto {
         return keptExternal;
     }
 
-    /** @return bytes the external data file will hold */
-    long externalBytes() {
-        return nextOffset;
-    }
-
     ModelProto model(Model m) {
         ModelProto.Builder b = ModelProto.newBuilder()
                 .setIrVersion(m.irVersion())

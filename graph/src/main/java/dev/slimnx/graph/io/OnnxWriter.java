@@ -111,7 +111,7 @@ public final class OnnxWriter {
                 move(e.getKey(), e.getValue());
                 temps.remove(e.getKey());
             }
-            return new Result(target, dataFile, Files.size(target), converter.externalBytes(), forced);
+            return new Result(target, dataFile, Files.size(target), dataFile == null ? 0 : Files.size(dataFile), forced);
         } finally {
             for (Path t : temps) {
                 Files.deleteIfExists(t);
@@ -201,10 +201,24 @@ public final class OnnxWriter {
         }
     }
 
+    /**
+     * A new empty file next to {@code target}. NOTE: not {@code Files.createTempFile}, whose owner-only
+     * permissions would carry over to the model the user gets; this one follows the umask.
+     */
     private static Path temp(Path target, List<Path> temps) throws IOException {
-        Path tmp = Files.createTempFile(target.getParent(), "." + target.getFileName(), ".tmp");
-        temps.add(tmp);
-        return tmp;
+        for (int attempt = 0; ; attempt++) {
+            Path tmp = target.resolveSibling("." + target.getFileName() + "."
+                    + Long.toHexString(java.util.concurrent.ThreadLocalRandom.current().nextLong()) + ".tmp");
+            try {
+                Files.createFile(tmp);
+                temps.add(tmp);
+                return tmp;
+            } catch (java.nio.file.FileAlreadyExistsException e) {
+                if (attempt > 100) {
+                    throw e;
+                }
+            }
+        }
     }
 
     private static void writeFully(FileChannel ch, ByteBuffer data, long position) throws IOException {
