@@ -1,6 +1,7 @@
 package dev.slimnx.graph.io;
 
 import com.google.protobuf.CodedInputStream;
+import com.google.protobuf.UnsafeByteOperations;
 import dev.slimnx.graph.Model;
 import dev.slimnx.graph.ModelFormatException;
 import dev.slimnx.graph.io.proto.OnnxProto.ModelProto;
@@ -96,7 +97,10 @@ public final class OnnxReader {
      */
     static ModelProto parse(ByteBuffer buffer, Path file) throws ModelFormatException {
         try {
-            CodedInputStream in = CodedInputStream.newInstance(buffer.duplicate());
+            // NOTE: CodedInputStream.newInstance(ByteBuffer) treats the buffer as mutable and copies
+            // every bytes field; a wrapped ByteString yields a decoder that knows the bytes are
+            // immutable, so with aliasing on, raw_data becomes a view into the mapping.
+            CodedInputStream in = UnsafeByteOperations.unsafeWrap(buffer.duplicate()).newCodedInput();
             in.enableAliasing(true);
             in.setSizeLimit(Integer.MAX_VALUE);
             in.setRecursionLimit(RECURSION_LIMIT);
