@@ -1,0 +1,24 @@
+package dev.slimnx.cli;
+
+import java.io.PrintWriter;
+import java.io.StringWriter;
+import picocli.CommandLine;
+
+/**
+ * Runs the CLI in-process, as picocli's own tests do, capturing what it prints.
+ *
+ * @param exitCode the exit code
+ * @param out standard output
+ * @param err standard error
+ */
+record CliRun(int exitCode, String out, String err) {
+    static CliRun of(String... args) {
+        CommandLine cl = SlimnxCommand.commandLine();
+        StringWriter out = new StringWriter();
+        StringWriter err = new StringWriter();
+        cl.setOut(new PrintWriter(out, true));
+        cl.setErr(new PrintWriter(err, true));
+        int code = cl.execute(args);
+        return new CliRun(code, out.toString(), err.toString());
+    }
+}
