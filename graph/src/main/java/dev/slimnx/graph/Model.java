@@ -169,6 +169,13 @@ public final class Model {
         this.extra = Objects.requireNonNull(extra);
     }
 
+    /**
+     * @return a deep copy: new graphs, values and nodes; tensors shared (they are immutable)
+     */
+    public Model copy() {
+        return ModelCopier.copy(this);
+    }
+
     /** @return the file this model was read from, or null */
     public Path source() {
         return source;
