@@ -1,0 +1,164 @@
+package dev.slimnx.cli;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.SerializationFeature;
+import com.fasterxml.jackson.databind.node.ArrayNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.slimnx.graph.Model;
+import dev.slimnx.graph.io.OnnxReader;
+import dev.slimnx.reference.ReferenceModels;
+import dev.slimnx.runtime.ModelRunner;
+import dev.slimnx.runtime.RunOptions;
+import dev.slimnx.validate.ClassificationEvaluator;
+import dev.slimnx.validate.data.IdxImageDataset;
+import dev.slimnx.validate.data.ImagePreprocessing;
+import java.io.IOException;
+import java.io.PrintWriter;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
+import java.util.List;
+import java.util.concurrent.Callable;
+import java.util.stream.Stream;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Spec;
+import picocli.CommandLine.Model.CommandSpec;
+
+/**
+ * {@code slimnx reference build-manifest}: a maintainer command that writes
+ * {@code reference-models/manifest.json} from the recipes' training logs, the ONNX files
+ * (SHA-256, params, MACs) and the metric measured here through ONNX Runtime.
+ */
+@Command(name = "build-manifest", hidden = true, mixinStandardHelpOptions = true,
+        description = "Rebuild reference-models/manifest.json from training logs and ONNX Runtime evaluation.")
+public final class BuildManifestCommand implements Callable<Integer> {
+    static final String SCHEMA = "slimnx.reference-manifest/1";
+
+    @Spec
+    CommandSpec spec;
+
+    @Option(names = "--dir", defaultValue = "reference-models", description = "the reference-models folder (default: ${DEFAULT-VALUE})")
+    Path dir;
+
+    @Option(names = "--threads", defaultValue = "2", description = "ONNX Runtime threads for the evaluation")
+    int threads;
+
+    @Override
+    public Integer call() throws IOException {
+        ObjectMapper json = new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT);
+        PrintWriter out = spec.commandLine().getOut();
+        ObjectNode root = json.createObjectNode();
+        root.put("schema", SCHEMA);
+        ObjectNode dataset = root.putObject("dataset");
+        dataset.put("name", "Fashion-MNIST");
+        dataset.put("licence", "MIT (Copyright (c) 2017 Zalando SE), see data/LICENSE-fashion-mnist.txt");
+        dataset.put("test_images", "data/t10k-images-idx3-ubyte.gz");
+        dataset.put("test_labels", "data/t10k-labels-idx1-ubyte.gz");
+        dataset.put("calib_images", "data/calib-images-idx3-ubyte.gz");
+        dataset.put("calib_labels", "data/calib-labels-idx1-ubyte.gz");
+        ArrayNode models = root.putArray("models");
+        List<Path> logs;
+        try (Stream<Path> s = Files.list(dir.resolve("training-logs"))) {
+            logs = s.filter(p -> p.toString().endsWith(".json")).sorted().toList();
+        }
+        for (String name : List.of("vit", "deepvit", "mobilevit", "mobilevitv2", "efficientvit", "navit", "memvit", "detr")) {
+            Path log = dir.resolve("training-logs").resolve(name + ".json");
+            Path onnx = dir.resolve("models").resolve(name + ".onnx");
+            if (!logs.contains(log) || !Files.isRegularFile(onnx)) {
+                out.println(name + ": no trained model yet, left out");
+                continue;
+            }
+            models.add(entry(json, name, json.readTree(log.toFile()), onnx));
+            out.println(name + ": done");
+        }
+        Path manifest = dir.resolve(ReferenceModels.MANIFEST);
+        Path tmp = Files.createTempFile(dir, ".manifest", ".tmp");
+        json.writeValue(tmp.toFile(), root);
+        Files.move(tmp, manifest, StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
+        out.println("wrote " + manifest);
+        return ExitCode.OK;
+    }
+
+    private ObjectNode entry(ObjectMapper json, String name, JsonNode log, Path onnx) throws IOException {
+        ObjectNode e = json.createObjectNode();
+        e.put("name", name);
+        e.put("paper", log.path("paper").asText());
+        e.put("file", "models/" + name + ".onnx");
+        e.put("sha256", ReferenceModels.sha256(onnx));
+        e.put("task", task(name));
+        e.put("description", log.path("task").asText());
+        e.set("mechanism", log.path("mechanism"));
+        ArrayNode inputs = e.putArray("inputs");
+        for (JsonNode in : log.path("inputs")) {
+            ObjectNode i = inputs.addObject();
+            i.put("name", in.path("name").asText());
+            i.set("shape", in.path("shape"));
+            i.put("dtype", in.path("dtype").asText("float32"));
+            i.put("layout", in.path("layout").asText(""));
+            JsonNode pre = in.path("preprocessing");
+            if (pre.isObject()) {
+                ObjectNode p = i.putObject("preprocessing");
+                p.put("scale", scale(pre.path("scale")));
+                p.set("mean", pre.path("mean"));
+                p.set("std", pre.path("std"));
+                p.put("formula", pre.path("formula").asText("x = (pixel * scale - mean) / std"));
+            }
+        }
+        e.set("outputs", log.path("outputs"));
+        Model model = OnnxReader.read(onnx);
+        e.put("onnx_bytes", Files.size(onnx));
+        e.put("opset", model.opsetVersion(""));
+        ObjectNode metrics = e.putObject("metrics");
+        if (task(name).equals("classification")) {
+            ObjectNode top1 = metrics.putObject("top1");
+            top1.put("onnxruntime", round(evaluateClassifier(model, log)));
+            top1.put("pytorch", log.path("metric").path("pytorch").asDouble(Double.NaN));
+            top1.put("eval_set", "Fashion-MNIST test set (10,000 images)");
+        }
+        e.set("architecture", log.path("architecture"));
+        e.set("training", log.path("training"));
+        e.put("seed", log.path("seed").asLong());
+        e.put("train_minutes", log.path("train_minutes").asDouble());
+        e.put("torch_version", log.path("torch_version").asText());
+        e.put("machine", log.path("machine").asText());
+        return e;
+    }
+
+    private double evaluateClassifier(Model model, JsonNode log) throws IOException {
+        JsonNode pre = log.path("inputs").path(0).path("preprocessing");
+        ImagePreprocessing p = new ImagePreprocessing(scale(pre.path("scale")),
+                new double[] {pre.path("mean").isArray() ? pre.path("mean").get(0).asDouble() : pre.path("mean").asDouble()},
+                new double[] {pre.path("std").isArray() ? pre.path("std").get(0).asDouble() : pre.path("std").asDouble()});
+        try (ModelRunner runner = ModelRunner.open(model, RunOptions.defaults().withIntraOpThreads(threads));
+             IdxImageDataset data = new IdxImageDataset(dir.resolve("data/t10k-images-idx3-ubyte.gz"),
+                     dir.resolve("data/t10k-labels-idx1-ubyte.gz"), p, 0, runner.inputs().get(0).name())) {
+            return ClassificationEvaluator.top1(runner, runner.outputs().get(0).name(), data, 250);
+        }
+    }
+
+    private static double round(double v) {
+        return Math.round(v * 1e6) / 1e6;
+    }
+
+    /** Scales are written as "1/255" by the recipes; the manifest holds the number. */
+    static double scale(JsonNode n) {
+        if (n.isNumber()) {
+            return n.asDouble();
+        }
+        String s = n.asText("1").trim();
+        int slash = s.indexOf('/');
+        return slash < 0 ? Double.parseDouble(s)
+                : Double.parseDouble(s.substring(0, slash)) / Double.parseDouble(s.substring(slash + 1));
+    }
+
+    static String task(String name) {
+        return switch (name) {
+            case "memvit" -> "multitask";
+            case "navit" -> "packed";
+            case "detr" -> "detection";
+            default -> "classification";
+        };
+    }
+}
