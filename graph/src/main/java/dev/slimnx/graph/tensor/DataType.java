@@ -85,6 +85,18 @@ public enum DataType {
         return (totalBits + 7) / 8;
     }
 
+    /**
+     * @return the conventional short name used in reports: {@code float32}, {@code float16},
+     *     {@code int8}, {@code bool}, ... (lower-case ONNX name, with the bit width for FLOAT and DOUBLE)
+     */
+    public String shortName() {
+        return switch (this) {
+            case FLOAT -> "float32";
+            case DOUBLE -> "float64";
+            default -> name().toLowerCase(java.util.Locale.ROOT);
+        };
+    }
+
     /** @return true for the IEEE and ML floating-point types (not complex) */
     public boolean isFloatingPoint() {
         return switch (this) {
