@@ -72,9 +72,9 @@ public enum ExecutionProvider {
                 Model tiny = b.build();
                 try (OrtSession.SessionOptions options = new OrtSession.SessionOptions()) {
                     options.addCUDA(0);
-                    try (OrtSession session = Ort.env().createSession(OnnxWriter.toBytes(tiny), options)) {
-                        return Optional.empty();
-                    }
+                    OrtSession session = Ort.env().createSession(OnnxWriter.toBytes(tiny), options);
+                    session.close();
+                    return Optional.empty();
                 }
             } catch (OrtException | RuntimeException | LinkageError e) {
                 return Optional.of("the CUDA execution provider could not start (" + e.getMessage() + "). It needs an"

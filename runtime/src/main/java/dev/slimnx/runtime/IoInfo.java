@@ -17,7 +17,16 @@ import java.util.Objects;
 public record IoInfo(String name, Kind kind, DataType elementType, Shape shape) {
 
     /** What kind of value it is. slimnx exchanges tensors only. */
-    public enum Kind { TENSOR, SEQUENCE, MAP, OTHER }
+    public enum Kind {
+        /** A dense tensor: the only kind {@link ModelRunner} exchanges. */
+        TENSOR,
+        /** A sequence of tensors. */
+        SEQUENCE,
+        /** A map (from ONNX-ML ops). */
+        MAP,
+        /** Anything the ONNX Runtime Java API does not describe, such as optional values. */
+        OTHER
+    }
 
     /**
      * @throws NullPointerException if name, kind or elementType is null, or shape for a tensor

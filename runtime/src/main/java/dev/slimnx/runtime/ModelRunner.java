@@ -63,7 +63,7 @@ public final class ModelRunner implements AutoCloseable {
     private final List<IoInfo> inputs;
     private final List<IoInfo> outputs;
     private final ReentrantReadWriteLock lock = new ReentrantReadWriteLock();
-    private boolean closed;
+    private volatile boolean closed;
 
     private ModelRunner(String modelName, RunOptions options, OrtSession session, Path tempDir,
                         List<IoInfo> inputs, List<IoInfo> outputs) {

@@ -23,9 +23,11 @@ import dev.slimnx.graph.tensor.Tensor;
 import dev.slimnx.graph.tensor.TensorCodec;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
+import java.nio.channels.FileChannel;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.nio.file.StandardOpenOption;
 import java.util.List;
 import java.util.Map;
 import java.util.Random;
@@ -114,6 +116,25 @@ class ModelRunnerTest {
         try (ModelRunner runner = ModelRunner.open(mlp.model, RunOptions.reference())) {
             Tensor y = runner.run(Map.of("x", Tensor.ofRaw("x", DataType.FLOAT, new long[] {2, IN}, direct))).get("y");
             assertAllClose(mlp.expectedY(x, 2), y.toFloatArray(), 1e-5, 1e-6);
+        }
+    }
+
+    /** Inputs read from a file are read-only views of a mapping; they go to ORT without a copy. */
+    @Test
+    void memoryMappedInputGivesTheSameResult(@TempDir Path dir) throws Exception {
+        Mlp mlp = new Mlp();
+        float[] x = randomInput(3 * IN, 4);
+        ByteBuffer bytes = ByteBuffer.allocate(x.length * 4).order(ByteOrder.LITTLE_ENDIAN);
+        bytes.asFloatBuffer().put(x);
+        Path file = dir.resolve("x.bin");
+        Files.write(file, bytes.array());
+        try (FileChannel ch = FileChannel.open(file, StandardOpenOption.READ);
+             ModelRunner runner = ModelRunner.open(mlp.model, RunOptions.reference())) {
+            ByteBuffer mapped = ch.map(FileChannel.MapMode.READ_ONLY, 0, ch.size());
+            Tensor in = Tensor.ofRaw("x", DataType.FLOAT, new long[] {3, IN}, mapped);
+            assertTrue(in.rawBytes().isDirect() && in.rawBytes().isReadOnly());
+            Tensor y = runner.run(Map.of("x", in)).get("y");
+            assertAllClose(mlp.expectedY(x, 3), y.toFloatArray(), 1e-5, 1e-6);
         }
     }
 
