@@ -13,12 +13,16 @@ import dev.slimnx.runtime.RunOptions;
 import dev.slimnx.validate.ClassificationEvaluator;
 import dev.slimnx.validate.data.IdxImageDataset;
 import dev.slimnx.validate.data.ImagePreprocessing;
+import dev.slimnx.validate.data.LabelledImages;
+import dev.slimnx.validate.ReferenceTaskEvaluator;
 import java.io.IOException;
 import java.io.PrintWriter;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
+import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Map;
 import java.util.concurrent.Callable;
 import java.util.stream.Stream;
 import picocli.CommandLine.Command;
@@ -111,11 +115,14 @@ public final class BuildManifestCommand implements Callable<Integer> {
         e.put("onnx_bytes", Files.size(onnx));
         e.put("opset", model.opsetVersion(""));
         ObjectNode metrics = e.putObject("metrics");
-        if (task(name).equals("classification")) {
-            ObjectNode top1 = metrics.putObject("top1");
-            top1.put("onnxruntime", round(evaluateClassifier(model, log)));
-            top1.put("pytorch", log.path("metric").path("pytorch").asDouble(Double.NaN));
-            top1.put("eval_set", "Fashion-MNIST test set (10,000 images)");
+        for (var m : evaluate(name, model, log).entrySet()) {
+            ObjectNode entry = metrics.putObject(m.getKey());
+            entry.put("onnxruntime", round(m.getValue()));
+            entry.put("pytorch", pytorchFigure(log, m.getKey()));
+            entry.put("eval_set", log.path("metric").path("split").asText());
+        }
+        if (log.has("label_map_task_b")) {
+            e.putObject("label_maps").set("logits_b", log.path("label_map_task_b"));
         }
         e.set("architecture", log.path("architecture"));
         e.set("training", log.path("training"));
@@ -126,16 +133,68 @@ public final class BuildManifestCommand implements Callable<Integer> {
         return e;
     }
 
-    private double evaluateClassifier(Model model, JsonNode log) throws IOException {
-        JsonNode pre = log.path("inputs").path(0).path("preprocessing");
-        ImagePreprocessing p = new ImagePreprocessing(scale(pre.path("scale")),
-                new double[] {pre.path("mean").isArray() ? pre.path("mean").get(0).asDouble() : pre.path("mean").asDouble()},
-                new double[] {pre.path("std").isArray() ? pre.path("std").get(0).asDouble() : pre.path("std").asDouble()});
-        try (ModelRunner runner = ModelRunner.open(model, RunOptions.defaults().withIntraOpThreads(threads));
-             IdxImageDataset data = new IdxImageDataset(dir.resolve("data/t10k-images-idx3-ubyte.gz"),
-                     dir.resolve("data/t10k-labels-idx1-ubyte.gz"), p, 0, runner.inputs().get(0).name())) {
-            return ClassificationEvaluator.top1(runner, runner.outputs().get(0).name(), data, 250);
+    /** Runs the model's task through ONNX Runtime on the committed data; metric name → value. */
+    private Map<String, Double> evaluate(String name, Model model, JsonNode log) throws IOException {
+        ImagePreprocessing p = preprocessing(log);
+        Path images = dir.resolve("data/t10k-images-idx3-ubyte.gz");
+        Path labels = dir.resolve("data/t10k-labels-idx1-ubyte.gz");
+        try (ModelRunner runner = ModelRunner.open(model, RunOptions.defaults().withIntraOpThreads(threads))) {
+            return switch (task(name)) {
+                case "classification" -> {
+                    try (IdxImageDataset data = new IdxImageDataset(images, labels, p, 0, runner.inputs().get(0).name())) {
+                        yield Map.of("top1", ClassificationEvaluator.top1(runner, runner.outputs().get(0).name(), data, 250));
+                    }
+                }
+                case "multitask" -> {
+                    int[] superMap = new int[10];
+                    for (int i = 0; i < 10; i++) {
+                        superMap[i] = log.path("label_map_task_b").path(i).asInt();
+                    }
+                    Map<String, int[]> maps = new LinkedHashMap<>();
+                    maps.put("logits_a", null);
+                    maps.put("logits_b", superMap);
+                    try (IdxImageDataset data = new IdxImageDataset(images, labels, p, 0, runner.inputs().get(0).name())) {
+                        Map<String, Double> top1 = ReferenceTaskEvaluator.multiTaskTop1(runner, data, maps, 250);
+                        Map<String, Double> out = new LinkedHashMap<>();
+                        out.put("top1_task_a", top1.get("logits_a"));
+                        out.put("top1_task_b", top1.get("logits_b"));
+                        yield out;
+                    }
+                }
+                case "packed" -> Map.of("top1", ReferenceTaskEvaluator.packedTop1(runner,
+                        LabelledImages.read(images, labels), p));
+                case "detection" -> ReferenceTaskEvaluator.detectionMap(runner, LabelledImages.read(images, labels), p, 10);
+                default -> throw new IllegalStateException("unknown task of " + name);
+            };
         }
+    }
+
+    /** The recipe's own figure for a metric, where its log has one. */
+    private static double pytorchFigure(JsonNode log, String metric) {
+        JsonNode m = log.path("metric");
+        JsonNode v = switch (metric) {
+            case "top1_task_a" -> m.path("pytorch_task_a");
+            case "top1_task_b" -> m.path("pytorch_task_b");
+            case "map50_95" -> m.path("pytorch_map50_95");
+            default -> m.path("pytorch");
+        };
+        return v.isNumber() ? v.asDouble() : Double.NaN;
+    }
+
+    /** Preprocessing of the first input that declares one; all reference models share it. */
+    private static ImagePreprocessing preprocessing(JsonNode log) {
+        for (JsonNode in : log.path("inputs")) {
+            JsonNode pre = in.path("preprocessing");
+            if (pre.isObject()) {
+                return new ImagePreprocessing(scale(pre.path("scale")), new double[] {first(pre.path("mean"))},
+                        new double[] {first(pre.path("std"))});
+            }
+        }
+        throw new IllegalStateException("training log " + log.path("name").asText() + " declares no preprocessing");
+    }
+
+    private static double first(JsonNode n) {
+        return n.isArray() ? n.get(0).asDouble() : n.asDouble();
     }
 
     private static double round(double v) {

@@ -1,0 +1,148 @@
+package dev.slimnx.validate;
+
+import dev.slimnx.graph.tensor.Tensor;
+import dev.slimnx.runtime.ModelRunner;
+import dev.slimnx.validate.data.DetectionCanvases;
+import dev.slimnx.validate.data.IdxImageDataset;
+import dev.slimnx.validate.data.ImagePreprocessing;
+import dev.slimnx.validate.data.LabelledBatch;
+import dev.slimnx.validate.data.LabelledImages;
+import dev.slimnx.validate.data.NavitStream;
+import dev.slimnx.validate.metrics.Classification;
+import dev.slimnx.validate.metrics.MeanAveragePrecision;
+import java.io.IOException;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * The evaluations of the reference models' tasks beyond plain classification: several heads with
+ * their own labellings (Memory ViT), packed variable-resolution sequences (NaViT) and detection
+ * canvases (DETR). Each rebuilds exactly the evaluation data the training recipe used.
+ */
+public final class ReferenceTaskEvaluator {
+    private ReferenceTaskEvaluator() {
+    }
+
+    /**
+     * Top-1 of every classification head, each against its own labelling of the same images.
+     *
+     * @param runner the model
+     * @param data the images (consumed)
+     * @param labelMaps output name → map from dataset label to that head's label (null for identity)
+     * @param batchSize items per run
+     * @return output name → top-1
+     * @throws IOException on data errors
+     */
+    public static Map<String, Double> multiTaskTop1(ModelRunner runner, IdxImageDataset data,
+                                                    Map<String, int[]> labelMaps, int batchSize) throws IOException {
+        String input = runner.inputs().get(0).name();
+        Map<String, long[]> correct = new LinkedHashMap<>();
+        labelMaps.keySet().forEach(k -> correct.put(k, new long[1]));
+        long total = 0;
+        for (LabelledBatch b; (b = data.next(batchSize)) != null; ) {
+            Map<String, Tensor> out = runner.run(Map.of(input, b.input().withName(input)), labelMaps.keySet());
+            for (var e : labelMaps.entrySet()) {
+                int[] pred = Classification.argmax(out.get(e.getKey()).toFloatArray(), b.size());
+                for (int i = 0; i < pred.length; i++) {
+                    int want = e.getValue() == null ? b.labels()[i] : e.getValue()[b.labels()[i]];
+                    correct.get(e.getKey())[0] += pred[i] == want ? 1 : 0;
+                }
+            }
+            total += b.size();
+        }
+        Map<String, Double> result = new LinkedHashMap<>();
+        for (var e : correct.entrySet()) {
+            result.put(e.getKey(), (double) e.getValue()[0] / total);
+        }
+        return result;
+    }
+
+    /**
+     * NaViT: top-1 over the mixed-resolution stream, each pack run as one unpadded sequence; the
+     * model's inputs are (patches, pos_y, pos_x, image_ids) in that order and its output holds one
+     * row of logits per image slot.
+     *
+     * @param runner the model
+     * @param images the test images
+     * @param preprocessing pixel preprocessing
+     * @return top-1 in [0, 1]
+     */
+    public static double packedTop1(ModelRunner runner, LabelledImages images, ImagePreprocessing preprocessing) {
+        float[][] pixels = images.preprocessed(preprocessing);
+        int[] sizes = NavitStream.sizes(images.size(), NavitStream.EVAL_SEED);
+        List<String> names = runner.inputs().stream().map(io -> io.name()).toList();
+        String output = runner.outputs().get(0).name();
+        long correct = 0;
+        for (int[] members : NavitStream.pack(sizes)) {
+            NavitStream.Pack p = NavitStream.build(pixels, sizes, members, 0);
+            int s = p.tokens();
+            Map<String, Tensor> feeds = Map.of(
+                    names.get(0), Tensor.ofFloats(names.get(0), new long[] {s, NavitStream.PATCH * NavitStream.PATCH}, p.patches()),
+                    names.get(1), Tensor.ofLongs(names.get(1), new long[] {s}, p.posY()),
+                    names.get(2), Tensor.ofLongs(names.get(2), new long[] {s}, p.posX()),
+                    names.get(3), Tensor.ofLongs(names.get(3), new long[] {s}, p.imageIds()));
+            Tensor logits = runner.run(feeds, List.of(output)).get(output);
+            int slots = (int) logits.dims()[0];
+            int[] pred = Classification.argmax(logits.toFloatArray(), slots);
+            for (int j = 0; j < members.length; j++) {
+                correct += pred[j] == images.labels()[members[j]] ? 1 : 0;
+            }
+        }
+        return (double) correct / images.size();
+    }
+
+    /**
+     * DETR: mAP over the deterministic detection canvases.
+     *
+     * @param runner the model; input [batch, 1, 64, 64], outputs logits [batch, queries, classes + 1]
+     *     then boxes [batch, queries, 4]
+     * @param images the source images of the canvases
+     * @param preprocessing pixel preprocessing
+     * @param classes real classes
+     * @return mAP@0.5 and mAP@[.5:.95]
+     */
+    public static Map<String, Double> detectionMap(ModelRunner runner, LabelledImages images,
+                                                   ImagePreprocessing preprocessing, int classes) {
+        List<DetectionCanvases.Canvas> canvases = DetectionCanvases.make(DetectionCanvases.EVAL_COUNT,
+                DetectionCanvases.EVAL_SEED, images.pixels(), images.labels());
+        String input = runner.inputs().get(0).name();
+        String logitsName = runner.outputs().get(0).name();
+        String boxesName = runner.outputs().get(1).name();
+        int side = DetectionCanvases.CANVAS;
+        List<MeanAveragePrecision.Image> results = new ArrayList<>();
+        for (int start = 0; start < canvases.size(); start += 100) {
+            int n = Math.min(100, canvases.size() - start);
+            float[] x = new float[n * side * side];
+            for (int i = 0; i < n; i++) {
+                byte[] px = canvases.get(start + i).pixels();
+                for (int k = 0; k < px.length; k++) {
+                    x[i * side * side + k] = px[k] & 0xFF;
+                }
+            }
+            preprocessing.apply(x, n, 1);
+            Map<String, Tensor> out = runner.run(Map.of(input, Tensor.ofFloats(input, new long[] {n, 1, side, side}, x)),
+                    List.of(logitsName, boxesName));
+            long[] ld = out.get(logitsName).dims();
+            float[] logits = out.get(logitsName).toFloatArray();
+            float[] boxes = out.get(boxesName).toFloatArray();
+            int q = (int) ld[1];
+            int c = (int) ld[2];
+            for (int i = 0; i < n; i++) {
+                float[][] li = new float[q][c];
+                float[][] bi = new float[q][4];
+                for (int j = 0; j < q; j++) {
+                    System.arraycopy(logits, (i * q + j) * c, li[j], 0, c);
+                    System.arraycopy(boxes, (i * q + j) * 4, bi[j], 0, 4);
+                }
+                DetectionCanvases.Canvas gt = canvases.get(start + i);
+                results.add(new MeanAveragePrecision.Image(li, bi, gt.boxes(), gt.classes()));
+            }
+        }
+        Map<String, Double> m = new LinkedHashMap<>();
+        m.put("map50", MeanAveragePrecision.at(results, classes, 0.5));
+        m.put("map50_95", MeanAveragePrecision.averagedOverThresholds(results, classes));
+        return m;
+    }
+}
