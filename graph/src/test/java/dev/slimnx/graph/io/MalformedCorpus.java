@@ -250,6 +250,7 @@ public final class MalformedCorpus {
                     bytesField(5, attribute));
             graph = bytesField(1, node);
         }
+        graph = concat(graph, bytesField(11, bytesField(1, ascii("c")))); // input c, read at every level
         return concat(tag(1, 0), varint(8), bytesField(7, graph));
     }
 
