@@ -76,9 +76,13 @@ final class IrToProto {
         return keptExternal;
     }
 
-    /** @return bytes the external data file will hold */
+    /** @return bytes the external data file will hold: up to the end of the last tensor, no trailing padding */
     long externalBytes() {
-        return nextOffset;
+        if (placements.isEmpty()) {
+            return 0;
+        }
+        Placement last = placements.getLast();
+        return last.offset() + last.length();
     }
 
     ModelProto model(Model m) {
