@@ -1,6 +1,7 @@
 package dev.slimnx.graph.io;
 
 import com.google.protobuf.ByteString;
+import com.google.protobuf.CodedInputStream;
 import com.google.protobuf.InvalidProtocolBufferException;
 import com.google.protobuf.UnknownFieldSet;
 import com.google.protobuf.UnsafeByteOperations;
@@ -89,33 +90,43 @@ final class IrToProto {
         }
         b.addAllMetadataProps(pairs(m.metadata()));
         for (OpaqueFields t : m.trainingInfo()) {
-            b.addTrainingInfo(reparse(() -> TrainingInfoProto.parseFrom(t.bytes())));
+            b.addTrainingInfo(reparse(TrainingInfoProto.parser(), t.bytes()));
         }
         for (Function f : m.functions()) {
             b.addFunctions(function(f));
         }
         for (OpaqueFields c : m.configuration()) {
-            b.addConfiguration(reparse(() -> DeviceConfigurationProto.parseFrom(c.bytes())));
+            b.addConfiguration(reparse(DeviceConfigurationProto.parser(), c.bytes()));
         }
         unknown(b, m.extra());
         return b.build();
     }
 
-    private interface Parse<T> {
-        T parse() throws InvalidProtocolBufferException;
-    }
-
-    private static <T> T reparse(Parse<T> p) {
+    /**
+     * Parses bytes the reader kept opaque. NOTE: with the reader's nesting limit, not protobuf's
+     * default of 100: whatever the reader accepted must write back.
+     */
+    private static <T> T reparse(com.google.protobuf.Parser<T> parser, byte[] bytes) {
         try {
-            return p.parse();
+            return parser.parseFrom(stream(bytes));
         } catch (InvalidProtocolBufferException e) {
             throw new IllegalStateException("opaque field no longer parses: " + e.getMessage(), e);
         }
     }
 
+    private static CodedInputStream stream(byte[] bytes) {
+        CodedInputStream in = CodedInputStream.newInstance(bytes);
+        in.setRecursionLimit(OnnxReader.RECURSION_LIMIT);
+        return in;
+    }
+
     private static void unknown(com.google.protobuf.Message.Builder b, OpaqueFields extra) {
         if (!extra.isEmpty()) {
-            b.setUnknownFields(reparse(() -> UnknownFieldSet.parseFrom(extra.bytes())));
+            try {
+                b.setUnknownFields(UnknownFieldSet.newBuilder().mergeFrom(stream(extra.bytes())).build());
+            } catch (java.io.IOException e) {
+                throw new IllegalStateException("unknown fields no longer parse: " + e.getMessage(), e);
+            }
         }
     }
 
@@ -204,7 +215,7 @@ final class IrToProto {
         }
         b.addAllMetadataProps(pairs(n.metadata()));
         for (OpaqueFields d : n.deviceConfigurations()) {
-            b.addDeviceConfigurations(reparse(() -> NodeDeviceConfigurationProto.parseFrom(d.bytes())));
+            b.addDeviceConfigurations(reparse(NodeDeviceConfigurationProto.parser(), d.bytes()));
         }
         unknown(b, n.extra());
         return b.build();
@@ -369,7 +380,7 @@ final class IrToProto {
             b.addDims(d);
         }
         if (t.segment() != null) {
-            b.setSegment(reparse(() -> TensorProto.Segment.parseFrom(t.segment())));
+            b.setSegment(reparse(TensorProto.Segment.parser(), t.segment()));
         }
         boolean externalize = initializer && policy.mode() == ExternalDataPolicy.Mode.EXTERNALIZE
                 && t.dataType() != DataType.STRING && t.dataType() != DataType.UNDEFINED

@@ -68,11 +68,29 @@ public final class OnnxWriter {
      * @throws IOException on failure; nothing is left at {@code out} that was not there before
      */
     public static Result write(Model model, Path out, ExternalDataPolicy policy) throws IOException {
+        return write(model, out, policy, MAX_INLINE_BYTES);
+    }
+
+    /**
+     * @param maxInlineBytes tensor bytes above which data is forced external; {@link #MAX_INLINE_BYTES}
+     *     except in tests, which cannot afford 2 GB models
+     */
+    static Result write(Model model, Path out, ExternalDataPolicy policy, long maxInlineBytes) throws IOException {
+        try {
+            return writeChecked(model, out, policy, maxInlineBytes);
+        } catch (java.io.UncheckedIOException e) {
+            // External data read lazily (a data file deleted or cut since the model was read).
+            throw e.getCause();
+        }
+    }
+
+    private static Result writeChecked(Model model, Path out, ExternalDataPolicy policy, long maxInlineBytes)
+            throws IOException {
         Path target = out.toAbsolutePath();
         Path dir = target.getParent();
         Files.createDirectories(dir);
         boolean forced = false;
-        if (policy.mode() != ExternalDataPolicy.Mode.EXTERNALIZE && inlineBytes(model, policy) > MAX_INLINE_BYTES) {
+        if (policy.mode() != ExternalDataPolicy.Mode.EXTERNALIZE && inlineBytes(model, policy) > maxInlineBytes) {
             policy = ExternalDataPolicy.externalize(ExternalDataPolicy.DEFAULT_THRESHOLD, "");
             forced = true;
         }
@@ -107,9 +125,23 @@ public final class OnnxWriter {
                 cos.flush();
             }
             moves.put(tmpModel, target);
-            for (Map.Entry<Path, Path> e : moves.entrySet()) {
-                move(e.getKey(), e.getValue());
-                temps.remove(e.getKey());
+            // Data files move first, so a model in place always finds its data. If a later move
+            // fails, files this write created are removed again (files it replaced cannot be).
+            List<Path> created = new ArrayList<>();
+            try {
+                for (Map.Entry<Path, Path> e : moves.entrySet()) {
+                    boolean existed = Files.exists(e.getValue(), java.nio.file.LinkOption.NOFOLLOW_LINKS);
+                    move(e.getKey(), e.getValue());
+                    temps.remove(e.getKey());
+                    if (!existed) {
+                        created.add(e.getValue());
+                    }
+                }
+            } catch (IOException | RuntimeException e) {
+                for (Path p : created) {
+                    Files.deleteIfExists(p);
+                }
+                throw e;
             }
             return new Result(target, dataFile, Files.size(target), dataFile == null ? 0 : Files.size(dataFile), forced);
         } finally {

@@ -602,12 +602,18 @@ final class ProtoToIr {
             return f;
         }
         TensorData.Field expectedField = fieldFor(type);
-        long expectedCount = switch (type) {
-            case COMPLEX64, COMPLEX128 -> Math.multiplyExact(count, 2L);
-            case INT4, UINT4, FLOAT4E2M1 -> (count + 1) / 2;
-            case INT2, UINT2 -> (count + 3) / 4;
-            default -> count;
-        };
+        long expectedCount;
+        try {
+            expectedCount = switch (type) {
+                case COMPLEX64, COMPLEX128 -> Math.multiplyExact(count, 2L);
+                case INT4, UINT4, FLOAT4E2M1 -> (count + 1) / 2;
+                case INT2, UINT2 -> (count + 3) / 4;
+                default -> count;
+            };
+        } catch (ArithmeticException e) {
+            throw error(path + "." + (f.field() == TensorData.Field.NONE ? "dims" : f.field().name().toLowerCase()), "dims "
+                    + java.util.Arrays.toString(p.getDimsList().toArray()) + " of " + type + " overflow a 64-bit value count");
+        }
         if (f.field() == TensorData.Field.NONE) {
             if (expectedCount != 0) {
                 throw error(path, "has no data, but dims " + java.util.Arrays.toString(p.getDimsList().toArray())

@@ -42,16 +42,17 @@ final class WireLocator {
      */
     static Failure locate(ByteBuffer buffer) {
         try {
+            int total = buffer.remaining();
             CodedInputStream in = CodedInputStream.newInstance(buffer);
             in.setSizeLimit(Integer.MAX_VALUE);
-            walk(in, ModelProto.getDescriptor(), "", 0);
+            walk(in, total, ModelProto.getDescriptor(), "", 0);
             return null;
         } catch (Found f) {
             return f.failure;
         }
     }
 
-    private static void walk(CodedInputStream in, Descriptor type, String path, int depth) throws Found {
+    private static void walk(CodedInputStream in, int total, Descriptor type, String path, int depth) throws Found {
         if (depth > OnnxReader.RECURSION_LIMIT) {
             throw new Found(path, "messages nested more than " + OnnxReader.RECURSION_LIMIT + " deep");
         }
@@ -85,13 +86,19 @@ final class WireLocator {
                 }
                 if (field != null && field.getType() == FieldDescriptor.Type.MESSAGE) {
                     int length = in.readRawVarint32();
-                    if (length < 0 || length > in.getBytesUntilLimit() && in.getBytesUntilLimit() >= 0) {
-                        throw new Found(fieldPath, "declares " + length + " bytes but only "
-                                + in.getBytesUntilLimit() + " remain (truncated?)");
+                    int remaining = remaining(in, total);
+                    if (length < 0) {
+                        throw new Found(fieldPath, "declares a negative length " + length);
                     }
-                    int old = in.pushLimit(length);
-                    walk(in, field.getMessageType(), fieldPath, depth + 1);
+                    // NOTE: a message cut short is walked as far as it goes first: the innermost
+                    // field the cut falls in (graph.initializer[2].raw_data) says more than "graph".
+                    int old = in.pushLimit(Math.min(length, remaining));
+                    walk(in, total, field.getMessageType(), fieldPath, depth + 1);
                     in.popLimit(old);
+                    if (length > remaining) {
+                        throw new Found(fieldPath, "declares " + length + " bytes but only " + remaining
+                                + " remain (truncated?)");
+                    }
                 } else if (field != null && field.getType() == FieldDescriptor.Type.STRING) {
                     in.readStringRequireUtf8();
                 } else if (!in.skipField(tag)) {
@@ -101,6 +108,13 @@ final class WireLocator {
                 throw new Found(fieldPath, describe(e));
             }
         }
+    }
+
+    /** Bytes left before the current limit or the end of the buffer, whichever comes first. */
+    private static int remaining(CodedInputStream in, int total) {
+        int toEnd = total - in.getTotalBytesRead();
+        int toLimit = in.getBytesUntilLimit();
+        return toLimit < 0 ? toEnd : Math.min(toLimit, toEnd);
     }
 
     private static boolean wireTypeFits(FieldDescriptor field, int wire) {
