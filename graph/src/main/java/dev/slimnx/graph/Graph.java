@@ -102,6 +102,7 @@ public final class Graph {
         value.graphInput = true;
         value.owner = this;
         inputs.add(value);
+        NameGenerator.changed();
     }
 
     /**
@@ -189,6 +190,7 @@ public final class Graph {
         value.owner = this;
         value.setInitializer(tensor.name().equals(value.name()) ? tensor : tensor.withName(value.name()));
         initializers.put(value.name(), value);
+        NameGenerator.changed();
     }
 
     /**
@@ -223,6 +225,12 @@ public final class Graph {
      * @param newName the new name
      */
     public void renameInitializer(Value value, String newName) {
+        if (initializers.get(value.name()) != value) {
+            throw new IllegalArgumentException("'" + value.name() + "' is not an initializer of this graph");
+        }
+        if (!newName.equals(value.name()) && initializers.containsKey(newName)) {
+            throw new IllegalArgumentException("initializer '" + newName + "' already exists");
+        }
         LinkedHashMap<String, Value> copy = new LinkedHashMap<>();
         for (Map.Entry<String, Value> e : initializers.entrySet()) {
             copy.put(e.getValue() == value ? newName : e.getKey(), e.getValue());
@@ -249,6 +257,7 @@ public final class Graph {
         value.owner = this;
         value.setSparseInitializer(tensor);
         sparseInitializers.add(value);
+        NameGenerator.changed();
     }
 
     // ---- value info ----
@@ -399,8 +408,8 @@ public final class Graph {
             for (Value v : cur.inputs()) {
                 if (v != null && v.producer() != null && position.containsKey(v.producer()) && v.producer() != n) {
                     out.add(v.producer());
-                } else if (v != null && v.producer() == n && cur == n) {
-                    out.add(n); // a node reading its own output: a cycle of length one
+                } else if (v != null && v.producer() == n) {
+                    out.add(n); // a node reading its own output, directly or from a subgraph: a cycle of length one
                 }
             }
             for (Graph g : cur.subgraphs()) {

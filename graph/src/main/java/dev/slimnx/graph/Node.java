@@ -61,6 +61,7 @@ public final class Node {
 
     public void setName(String name) {
         this.name = Objects.requireNonNull(name);
+        NameGenerator.changed();
     }
 
     public String opType() {
@@ -207,6 +208,7 @@ public final class Node {
         }
         value.setProducer(this, outputs.size());
         outputs.add(value);
+        NameGenerator.changed();
     }
 
     /** Drops all uses this node makes, so the node can be discarded. Its outputs are left as they are. */
@@ -268,6 +270,7 @@ public final class Node {
      * @param attribute the attribute
      */
     public void setAttribute(Attribute attribute) {
+        NameGenerator.changed();
         for (Graph g : attribute.subgraphs()) {
             g.parentNode = this;
         }
@@ -287,6 +290,7 @@ public final class Node {
      * @param attribute the attribute
      */
     public void appendAttribute(Attribute attribute) {
+        NameGenerator.changed();
         for (Graph g : attribute.subgraphs()) {
             g.parentNode = this;
         }

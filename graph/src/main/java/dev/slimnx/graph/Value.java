@@ -65,6 +65,7 @@ public final class Value {
      */
     public void setName(String newName) {
         this.name = Objects.requireNonNull(newName);
+        NameGenerator.changed();
     }
 
     /** @return the type, or null when unknown */

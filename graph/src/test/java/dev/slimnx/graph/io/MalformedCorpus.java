@@ -144,6 +144,13 @@ public final class MalformedCorpus {
                 "graph.node[0]", "cycle"));
         out.add(new Case("self_loop.onnx", withGraph(g.toBuilder().setNode(1, g.getNode(1).toBuilder().setInput(0, "y"))),
                 "graph.node[1]", "cycle"));
+        GraphProto readsOwner = GraphProto.newBuilder().setName("then")
+                .addNode(NodeProto.newBuilder().setOpType("Identity").addInput("y").addOutput("inner"))
+                .addOutput(ValueInfoProto.newBuilder().setName("inner")).build();
+        out.add(new Case("subgraph_reads_own_output.onnx", withGraph(g.toBuilder().setNode(1, NodeProto.newBuilder()
+                .setOpType("If").addInput("a").addOutput("y").addAttribute(AttributeProto.newBuilder()
+                        .setName("then_branch").setType(AttributeProto.AttributeType.GRAPH).setG(readsOwner)))),
+                "graph.node[1]", "cycle"));
         out.add(new Case("duplicate_node_output.onnx", withGraph(g.toBuilder().setNode(1, g.getNode(1).toBuilder()
                 .setOutput(0, "a")).setOutput(0, g.getOutput(0).toBuilder().setName("a"))),
                 "graph.node[1].output[0]", "defined twice"));
