@@ -12,6 +12,7 @@ import dev.slimnx.graph.tensor.Shape;
 import dev.slimnx.graph.tensor.Tensor;
 import dev.slimnx.graph.tensor.ValueType;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.List;
 import java.util.Random;
 
@@ -124,7 +125,7 @@ public final class GraphBuilder {
      * @return a node under construction
      */
     public NodeSpec node(String opType, Value... inputs) {
-        return new NodeSpec("", opType, List.of(inputs).stream().toList());
+        return new NodeSpec("", opType, Arrays.asList(inputs));
     }
 
     /**
