@@ -177,6 +177,15 @@ public final class GraphBuilder {
             return this;
         }
 
+        /**
+         * @return this, with an INT attribute. NOTE: without this overload {@code attr("axis", 1)}
+         *     resolves to the FLOAT overload (widening beats varargs) and makes a FLOAT attribute.
+         */
+        public NodeSpec attr(String attrName, long value) {
+            attributes.add(Attribute.ofInt(attrName, value));
+            return this;
+        }
+
         /** @return this, with an INTS attribute even for one value */
         public NodeSpec ints(String attrName, long... values) {
             attributes.add(Attribute.ofInts(attrName, values));
