@@ -45,6 +45,30 @@ public final class ShapeInference {
     }
 
     /**
+     * Infers types as if every dim of the main graph's inputs that is not a known number (a symbol
+     * such as {@code batch}, or unknown) were {@code dynamicDimValue}, without changing the model.
+     * Stats use it to count MACs at batch 1; the result's types of those inputs are the fixed ones.
+     *
+     * @param model the model
+     * @param dynamicDimValue the size to assume for every dynamic input dim
+     * @return the inference result under that assumption
+     */
+    public static InferenceResult inferWithFixedInputDims(Model model, long dynamicDimValue) {
+        Run run = new Run(model);
+        for (Value in : model.graph().inputs()) {
+            if (in.type() instanceof ValueType.TensorType t && t.shape() != null && !t.shape().isStatic()) {
+                List<Dim> dims = new ArrayList<>();
+                for (Dim d : t.shape().dims()) {
+                    dims.add(d.isKnown() ? d : Dim.of(dynamicDimValue));
+                }
+                run.merged.put(in, t.withShape(Shape.of(dims)));
+            }
+        }
+        run.graph(model.graph());
+        return new InferenceResult(run.merged, run.known, run.warnings);
+    }
+
+    /**
      * Infers types and writes them onto intermediate values that have none: node outputs that are
      * neither graph outputs nor listed in their graph's {@code value_info}. Declared types are never
      * changed, and no {@code value_info} entry is added, so writing the model back changes nothing
