@@ -10,8 +10,8 @@ import java.util.Map;
 
 /**
  * Ops that move data without computing on it: Reshape, Transpose, Concat, Split, Slice, Gather,
- * GatherElements, Squeeze, Unsqueeze, Flatten, Expand, Tile, Pad, DepthToSpace, SpaceToDepth and
- * the scatters. They read their constant inputs (targets, axes, starts/ends, repeats, pads) and,
+ * GatherElements, GatherND, Squeeze, Unsqueeze, Flatten, Expand, Tile, Pad, DepthToSpace,
+ * SpaceToDepth, the scatters, and the sampling ops GridSample and RoiAlign. They read their constant inputs (targets, axes, starts/ends, repeats, pads) and,
  * where the data is a known small integer vector, compute the result too.
  */
 final class DataMovementRules {
@@ -34,7 +34,25 @@ final class DataMovementRules {
         rules.put("Pad", DataMovementRules::pad);
         rules.put("DepthToSpace", ctx -> blocks(ctx, true));
         rules.put("SpaceToDepth", ctx -> blocks(ctx, false));
-        for (String op : List.of("ScatterND", "ScatterElements", "Scatter")) {
+        rules.put("GatherND", DataMovementRules::gatherNd);
+        rules.put("GridSample", ctx -> {
+            Shape x = ctx.shape(0);
+            Shape grid = ctx.shape(1);
+            if (x != null && grid != null && grid.rank() >= 3) {
+                List<Dim> out = new ArrayList<>(x.dims().subList(0, 2));
+                out.addAll(grid.dims().subList(1, grid.rank() - 1));
+                ctx.set(ctx.elemType(0), Shape.of(out));
+            } else {
+                ctx.set(ctx.elemType(0), null);
+            }
+        });
+        rules.put("RoiAlign", ctx -> {
+            Shape x = ctx.shape(0);
+            Shape rois = ctx.shape(1);
+            ctx.set(ctx.elemType(0), x == null || rois == null ? null : Shape.of(List.of(rois.dim(0), x.dim(1),
+                    Dim.of(ctx.intAttr("output_height", 1)), Dim.of(ctx.intAttr("output_width", 1)))));
+        });
+        for (String op : List.of("ScatterND", "ScatterElements", "Scatter", "ReverseSequence")) {
             rules.put(op, ctx -> ctx.set(ctx.elemType(0), ctx.shape(0)));
         }
     }
@@ -299,6 +317,20 @@ final class DataMovementRules {
             }
             ctx.setInts(0, new IntVector(picked, idx.scalar()));
         }
+    }
+
+    private static void gatherNd(NodeContext ctx) {
+        Shape data = ctx.shape(0);
+        Shape indices = ctx.shape(1);
+        if (data == null || indices == null || indices.rank() == 0 || !indices.dim(-1).isKnown()) {
+            ctx.set(ctx.elemType(0), null);
+            return;
+        }
+        int batch = (int) ctx.intAttr("batch_dims", 0);
+        int k = (int) indices.dim(-1).value();
+        List<Dim> out = new ArrayList<>(indices.dims().subList(0, indices.rank() - 1));
+        out.addAll(data.dims().subList(batch + k, data.rank()));
+        ctx.set(ctx.elemType(0), Shape.of(out));
     }
 
     /** @return the axes of Squeeze/Unsqueeze (attribute before opset 13, input after), or null */

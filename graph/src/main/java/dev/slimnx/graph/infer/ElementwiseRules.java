@@ -38,6 +38,10 @@ final class ElementwiseRules {
             long dtype = ctx.intAttr("dtype", 0);
             ctx.set(dtype == 0 ? ctx.elemType(0) : DataType.fromCode((int) dtype).orElse(null), ctx.shape(0));
         });
+        rules.put("Det", ctx -> {
+            Shape s = ctx.shape(0);
+            ctx.set(ctx.elemType(0), s == null || s.rank() < 2 ? null : Shape.of(s.dims().subList(0, s.rank() - 2)));
+        });
         rules.put("IsNaN", ctx -> ctx.set(DataType.BOOL, ctx.shape(0)));
         rules.put("IsInf", ctx -> ctx.set(DataType.BOOL, ctx.shape(0)));
         rules.put("Dropout", ctx -> {

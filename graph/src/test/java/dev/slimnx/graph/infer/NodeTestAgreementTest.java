@@ -34,6 +34,7 @@ class NodeTestAgreementTest {
         int notStatic = 0;
         int noRule = 0;
         List<String> disagreements = new ArrayList<>();
+        java.util.Map<String, Integer> uninferredOps = new java.util.TreeMap<>();
         for (Path modelFile : TestModels.models("node")) {
             Path data = modelFile.resolveSibling("test_data_set_0");
             Model m;
@@ -70,6 +71,8 @@ class NodeTestAgreementTest {
                 Shape shape = r.shapeOf(outputs.get(i));
                 if (shape == null && type == null) {
                     noRule++;
+                    Value out = outputs.get(i);
+                    uninferredOps.merge(out.producer() == null ? "(input)" : out.producer().opType(), 1, Integer::sum);
                 } else if (shape == null || !shape.isStatic()) {
                     notStatic++;
                 } else {
@@ -83,6 +86,7 @@ class NodeTestAgreementTest {
         System.out.println("node tests: " + compared + " static shapes compared, " + typesCompared
                 + " element types compared, " + notStatic + " outputs not fully static, " + noRule
                 + " outputs not inferred, " + disagreements.size() + " disagreements");
+        System.out.println("outputs not inferred, by op: " + uninferredOps);
         disagreements.stream().limit(80).forEach(System.out::println);
         assertTrue(compared > 500, "too few static shapes compared: " + compared);
         assertEquals(List.of(), disagreements);

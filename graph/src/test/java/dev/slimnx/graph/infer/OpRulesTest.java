@@ -449,4 +449,34 @@ class OpRulesTest {
         assertEquals(shape(null, null, null), r.shapeOf(dynReshape));
         assertTrue(Rules.has("Gelu") && Rules.has("Trilu") && Rules.has("SpaceToDepth"));
     }
+
+    @Test
+    void everyOpOfTheRequiredListHasARule() {
+        for (String op : List.of("Conv", "ConvTranspose", "MatMul", "Gemm", "Einsum", "Add", "Sub", "Mul", "Div", "Pow",
+                "Sqrt", "Reciprocal", "Neg", "Erf", "Exp", "Tanh", "Relu", "LeakyRelu", "Sigmoid", "HardSigmoid",
+                "HardSwish", "Gelu", "Softmax", "LayerNormalization", "BatchNormalization", "InstanceNormalization",
+                "GroupNormalization", "ReduceMean", "ReduceSum", "ReduceMax", "Reshape", "Transpose", "Concat", "Split",
+                "Slice", "Gather", "GatherElements", "Shape", "Size", "Unsqueeze", "Squeeze", "Flatten", "Expand", "Tile",
+                "Where", "Equal", "Less", "Greater", "Not", "And", "Cast", "CastLike", "Constant", "ConstantOfShape",
+                "Range", "Clip", "Pad", "Resize", "GlobalAveragePool", "AveragePool", "MaxPool", "Identity", "Dropout",
+                "TopK", "ArgMax", "Trilu", "DepthToSpace", "SpaceToDepth", "Abs", "Log", "Floor", "Ceil", "Min", "Max",
+                "Or", "Sum", "Mean", "QuantizeLinear", "DequantizeLinear", "MatMulInteger", "Softplus", "Sin", "Cos",
+                "IsNaN", "ReduceL2", "ReduceProd", "If", "Loop")) {
+            assertTrue(Rules.has(op), op);
+        }
+    }
+
+    @Test
+    void gatherNdAndGridSample() {
+        GraphBuilder b = new GraphBuilder(16);
+        Value data = b.input("d", DataType.FLOAT, "batch", 5, 6, 7);
+        Value idx = b.input("i", DataType.INT64, "batch", 3, 2);
+        Value x = b.input("x", DataType.FLOAT, "batch", 3, 8, 8);
+        Value grid = b.input("g", DataType.FLOAT, "batch", 4, 5, 2);
+        Value nd = b.node("GatherND", data, idx).attr("batch_dims", 1L).value();
+        Value gs = b.op("GridSample", x, grid);
+        InferenceResult r = run(b, nd, gs);
+        assertEquals(shape("batch", 3, 7), r.shapeOf(nd));
+        assertEquals(shape("batch", 3, 4, 5), r.shapeOf(gs));
+    }
 }
