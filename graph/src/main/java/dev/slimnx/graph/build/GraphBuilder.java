@@ -12,6 +12,7 @@ import dev.slimnx.graph.tensor.Shape;
 import dev.slimnx.graph.tensor.Tensor;
 import dev.slimnx.graph.tensor.ValueType;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.List;
 import java.util.Random;
 
@@ -124,7 +125,7 @@ public final class GraphBuilder {
      * @return a node under construction
      */
     public NodeSpec node(String opType, Value... inputs) {
-        return new NodeSpec("", opType, List.of(inputs).stream().toList());
+        return new NodeSpec("", opType, Arrays.asList(inputs));
     }
 
     /**
@@ -173,6 +174,15 @@ public final class GraphBuilder {
         /** @return this, with an INT or INTS attribute ({@code values.length != 1} gives INTS) */
         public NodeSpec attr(String attrName, long... values) {
             attributes.add(values.length == 1 ? Attribute.ofInt(attrName, values[0]) : Attribute.ofInts(attrName, values));
+            return this;
+        }
+
+        /**
+         * @return this, with an INT attribute. NOTE: without this overload {@code attr("axis", 1)}
+         *     resolves to the FLOAT overload (widening beats varargs) and makes a FLOAT attribute.
+         */
+        public NodeSpec attr(String attrName, long value) {
+            attributes.add(Attribute.ofInt(attrName, value));
             return this;
         }
 
