@@ -44,7 +44,7 @@ public final class ModelStats {
     private final Map<DataType, Long> bytesByType = new EnumMap<>(DataType.class);
     private final List<NodeMacs> nodeMacs = new ArrayList<>();
     private long totalMacs;
-    private final List<String> dynamicDims = new ArrayList<>();
+    private final List<DynamicDim> dynamicDims = new ArrayList<>();
     private final Map<String, Integer> opHistogram = new TreeMap<>();
     private final List<TensorSize> tensors = new ArrayList<>();
 
@@ -63,7 +63,7 @@ public final class ModelStats {
                 for (int k = 0; k < shape.rank(); k++) {
                     Dim d = shape.dim(k);
                     if (!d.isKnown()) {
-                        s.dynamicDims.add(in.name() + "[" + k + "]" + (d.isSymbolic() ? " (" + d.param() + ")" : ""));
+                        s.dynamicDims.add(new DynamicDim(in.name(), k, d.isSymbolic() ? d.param() : ""));
                     }
                 }
             }
@@ -153,8 +153,22 @@ public final class ModelStats {
         return !dynamicDims.isEmpty();
     }
 
-    /** @return the dynamic input dims taken as 1, as {@code input[axis] (symbol)} */
-    public List<String> dynamicDims() {
+    /**
+     * A dynamic input dim, taken as 1 for the MAC count.
+     *
+     * @param input the graph input
+     * @param axis the axis
+     * @param symbol its symbol, empty for an unnamed unknown dim
+     */
+    public record DynamicDim(String input, int axis, String symbol) {
+        @Override
+        public String toString() {
+            return input + "[" + axis + "]" + (symbol.isEmpty() ? "" : " (" + symbol + ")");
+        }
+    }
+
+    /** @return the dynamic input dims taken as 1 */
+    public List<DynamicDim> dynamicDims() {
         return Collections.unmodifiableList(dynamicDims);
     }
 
