@@ -15,9 +15,12 @@ build:
 test:
 	$(MVN) verify
 
-## demo: build, then run the main job on the embedded reference models
+## demo: build, then run the main job on the embedded reference models. Until the full demo
+## pipeline exists (fold, prune, quantize, validate, export) it lists the reference models and
+## inspects the ViT.
 demo: build
-	./slimnx demo
+	./slimnx reference list
+	./slimnx inspect "$$(./slimnx reference path vit)"
 
 clean:
 	$(MVN) -q clean
