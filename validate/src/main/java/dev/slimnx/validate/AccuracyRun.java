@@ -1,0 +1,127 @@
+package dev.slimnx.validate;
+
+import dev.slimnx.graph.tensor.DataType;
+import dev.slimnx.graph.tensor.Tensor;
+import dev.slimnx.runtime.IoInfo;
+import dev.slimnx.runtime.ModelRunner;
+import dev.slimnx.validate.data.Batch;
+import dev.slimnx.validate.data.Dataset;
+import dev.slimnx.validate.metrics.ClassificationAccumulator;
+import dev.slimnx.validate.metrics.OutputErrorAccumulator;
+import dev.slimnx.validate.report.ValidationReport;
+import java.io.IOException;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * Runs a baseline and a candidate on the same batches and accumulates what differs: every
+ * output's error, and for a classifier (an output of shape [batch, classes]) accuracy and
+ * agreement. Both models see exactly the same input tensors, batch by batch.
+ */
+public final class AccuracyRun {
+    private AccuracyRun() {
+    }
+
+    /**
+     * What the run found.
+     *
+     * @param items items evaluated
+     * @param labelled whether the data had labels
+     * @param accuracy classification figures, or null when no output looks like logits
+     * @param outputs per-output errors
+     */
+    public record Result(long items, boolean labelled, ValidationReport.Accuracy accuracy,
+                         List<ValidationReport.OutputError> outputs) {
+    }
+
+    /**
+     * @param baseline the reference runner
+     * @param candidate the runner judged; must have the baseline's inputs and outputs
+     * @param data the data (consumed)
+     * @param batchSize items per run
+     * @param logitsOutput the output to judge as class logits, or null to pick the first [batch, C] float output
+     * @param progress progress receiver
+     * @return the figures
+     * @throws IOException on data errors
+     * @throws IllegalArgumentException if the models' signatures do not match
+     */
+    public static Result run(ModelRunner baseline, ModelRunner candidate, Dataset data, int batchSize,
+                             String logitsOutput, Progress progress) throws IOException {
+        List<String> outputs = commonOutputs(baseline, candidate);
+        String logits = logitsOutput != null ? logitsOutput : pickLogits(baseline);
+        if (logits != null && !outputs.contains(logits)) {
+            throw new IllegalArgumentException("no output '" + logits + "'; the outputs are " + outputs);
+        }
+        Map<String, OutputErrorAccumulator> errors = new LinkedHashMap<>();
+        outputs.forEach(o -> errors.put(o, new OutputErrorAccumulator()));
+        ClassificationAccumulator cls = null;
+        long items = 0;
+        boolean labelled = false;
+        for (Batch b; (b = data.next(batchSize)) != null; ) {
+            Map<String, Tensor> a = baseline.run(b.inputs(), outputs);
+            Map<String, Tensor> c = candidate.run(b.inputs(), outputs);
+            for (String o : outputs) {
+                if (isNumeric(a.get(o))) {
+                    errors.get(o).add(a.get(o).toFloatArray(), c.get(o).toFloatArray());
+                }
+            }
+            if (logits != null) {
+                Tensor la = a.get(logits);
+                int classes = (int) la.dims()[la.rank() - 1];
+                if (cls == null) {
+                    cls = new ClassificationAccumulator(classes);
+                }
+                cls.add(la.toFloatArray(), c.get(logits).toFloatArray(), b.labels(), b.size());
+            }
+            labelled |= b.labels() != null;
+            items += b.size();
+            progress.update(items, data.size(), "accuracy");
+        }
+        List<ValidationReport.OutputError> out = new ArrayList<>();
+        errors.forEach((name, acc) -> {
+            var r = acc.result();
+            out.add(new ValidationReport.OutputError(name, r.maxAbs(), r.meanAbs(), r.cosine(), r.sqnrDb(), r.identical()));
+        });
+        ValidationReport.Accuracy accuracy = null;
+        if (cls != null) {
+            var r = cls.result();
+            accuracy = new ValidationReport.Accuracy(logits, r.perClassBaseline().length, r.baselineTop1(),
+                    r.candidateTop1(), r.baselineTop5(), r.candidateTop5(), r.agreement(), r.top1Diff(),
+                    new double[] {r.top1DiffLow(), r.top1DiffHigh()}, r.perClassBaseline(), r.perClassCandidate());
+        }
+        return new Result(items, labelled, accuracy, out);
+    }
+
+    private static boolean isNumeric(Tensor t) {
+        DataType d = t.dataType();
+        return d != DataType.STRING && d != DataType.UNDEFINED && d != DataType.COMPLEX64 && d != DataType.COMPLEX128;
+    }
+
+    private static List<String> commonOutputs(ModelRunner baseline, ModelRunner candidate) {
+        List<String> a = baseline.inputs().stream().map(IoInfo::name).sorted().toList();
+        List<String> b = candidate.inputs().stream().map(IoInfo::name).sorted().toList();
+        if (!a.equals(b)) {
+            throw new IllegalArgumentException("the models take different inputs: baseline " + a + ", candidate " + b);
+        }
+        List<String> outs = baseline.outputs().stream().map(IoInfo::name).toList();
+        List<String> candOuts = candidate.outputs().stream().map(IoInfo::name).toList();
+        if (!candOuts.containsAll(outs)) {
+            throw new IllegalArgumentException("the candidate lacks outputs of the baseline: baseline " + outs
+                    + ", candidate " + candOuts);
+        }
+        return outs;
+    }
+
+    /** The first float output of rank 2 whose last dim is at least 2: what a classifier returns. */
+    private static String pickLogits(ModelRunner runner) {
+        for (IoInfo o : runner.outputs()) {
+            long[] dims = o.isTensor() ? o.dims() : null;
+            if (dims != null && dims.length == 2 && dims[1] >= 2 && o.elementType() == DataType.FLOAT) {
+                return o.name();
+            }
+        }
+        return null;
+    }
+}
