@@ -7,13 +7,11 @@ import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.slimnx.graph.Model;
 import dev.slimnx.graph.io.OnnxReader;
+import dev.slimnx.graph.stats.ModelStats;
 import dev.slimnx.reference.ReferenceModels;
 import dev.slimnx.runtime.ModelRunner;
 import dev.slimnx.runtime.RunOptions;
-import dev.slimnx.validate.ClassificationEvaluator;
-import dev.slimnx.validate.data.IdxImageDataset;
 import dev.slimnx.validate.data.ImagePreprocessing;
-import dev.slimnx.validate.data.LabelledImages;
 import dev.slimnx.validate.ReferenceTaskEvaluator;
 import java.io.IOException;
 import java.io.PrintWriter;
@@ -112,6 +110,9 @@ public final class BuildManifestCommand implements Callable<Integer> {
         }
         e.set("outputs", log.path("outputs"));
         Model model = OnnxReader.read(onnx);
+        ModelStats stats = ModelStats.of(model);
+        e.put("params", stats.parameterCount());
+        e.put("macs", stats.totalMacs());
         e.put("onnx_bytes", Files.size(onnx));
         e.put("opset", model.opsetVersion(""));
         ObjectNode metrics = e.putObject("metrics");
@@ -135,37 +136,18 @@ public final class BuildManifestCommand implements Callable<Integer> {
 
     /** Runs the model's task through ONNX Runtime on the committed data; metric name → value. */
     private Map<String, Double> evaluate(String name, Model model, JsonNode log) throws IOException {
-        ImagePreprocessing p = preprocessing(log);
-        Path images = dir.resolve("data/t10k-images-idx3-ubyte.gz");
-        Path labels = dir.resolve("data/t10k-labels-idx1-ubyte.gz");
+        Map<String, int[]> maps = new LinkedHashMap<>();
+        if (task(name).equals("multitask")) {
+            int[] superMap = new int[10];
+            for (int i = 0; i < 10; i++) {
+                superMap[i] = log.path("label_map_task_b").path(i).asInt();
+            }
+            maps.put("logits_a", null);
+            maps.put("logits_b", superMap);
+        }
         try (ModelRunner runner = ModelRunner.open(model, RunOptions.defaults().withIntraOpThreads(threads))) {
-            return switch (task(name)) {
-                case "classification" -> {
-                    try (IdxImageDataset data = new IdxImageDataset(images, labels, p, 0, runner.inputs().get(0).name())) {
-                        yield Map.of("top1", ClassificationEvaluator.top1(runner, runner.outputs().get(0).name(), data, 250));
-                    }
-                }
-                case "multitask" -> {
-                    int[] superMap = new int[10];
-                    for (int i = 0; i < 10; i++) {
-                        superMap[i] = log.path("label_map_task_b").path(i).asInt();
-                    }
-                    Map<String, int[]> maps = new LinkedHashMap<>();
-                    maps.put("logits_a", null);
-                    maps.put("logits_b", superMap);
-                    try (IdxImageDataset data = new IdxImageDataset(images, labels, p, 0, runner.inputs().get(0).name())) {
-                        Map<String, Double> top1 = ReferenceTaskEvaluator.multiTaskTop1(runner, data, maps, 250);
-                        Map<String, Double> out = new LinkedHashMap<>();
-                        out.put("top1_task_a", top1.get("logits_a"));
-                        out.put("top1_task_b", top1.get("logits_b"));
-                        yield out;
-                    }
-                }
-                case "packed" -> Map.of("top1", ReferenceTaskEvaluator.packedTop1(runner,
-                        LabelledImages.read(images, labels), p));
-                case "detection" -> ReferenceTaskEvaluator.detectionMap(runner, LabelledImages.read(images, labels), p, 10);
-                default -> throw new IllegalStateException("unknown task of " + name);
-            };
+            return ReferenceTaskEvaluator.evaluate(task(name), runner, dir.resolve("data/t10k-images-idx3-ubyte.gz"),
+                    dir.resolve("data/t10k-labels-idx1-ubyte.gz"), preprocessing(log), maps);
         }
     }
 

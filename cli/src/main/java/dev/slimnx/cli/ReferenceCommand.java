@@ -13,7 +13,7 @@ import picocli.CommandLine.Model.CommandSpec;
 /** {@code slimnx reference}: the embedded reference models. */
 @Command(name = "reference", mixinStandardHelpOptions = true,
         description = "The embedded reference models (small trained ViT-family models on Fashion-MNIST).",
-        subcommands = {ReferenceCommand.ListCommand.class, ReferenceCommand.PathCommand.class, BuildManifestCommand.class})
+        subcommands = {ReferenceCommand.ListCommand.class, ReferenceCommand.PathCommand.class, ReferenceEvalCommand.class, BuildManifestCommand.class})
 public final class ReferenceCommand implements Runnable {
     @Spec
     CommandSpec spec;

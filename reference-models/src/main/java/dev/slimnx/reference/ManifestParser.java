@@ -38,6 +38,15 @@ final class ManifestParser {
             metrics.put(e.getKey(), new ReferenceModel.Metric(e.getValue().path("onnxruntime").asDouble(Double.NaN),
                     e.getValue().path("pytorch").asDouble(Double.NaN), e.getValue().path("eval_set").asText("")));
         }
+        Map<String, int[]> labelMaps = new LinkedHashMap<>();
+        for (var it = m.path("label_maps").fields(); it.hasNext(); ) {
+            var e = it.next();
+            int[] map = new int[e.getValue().size()];
+            for (int i = 0; i < map.length; i++) {
+                map[i] = e.getValue().get(i).asInt();
+            }
+            labelMaps.put(e.getKey(), map);
+        }
         ReferenceModel.Task task;
         try {
             task = ReferenceModel.Task.valueOf(text(m, "task", manifest).toUpperCase(Locale.ROOT));
@@ -46,7 +55,7 @@ final class ManifestParser {
         }
         return new ReferenceModel(name, m.path("paper").asText(""), dir.resolve(text(m, "file", manifest)),
                 m.path("sha256").asText(""), task, inputs, outputs, m.path("params").asLong(),
-                m.path("macs").asLong(), metrics, m.path("training"));
+                m.path("macs").asLong(), metrics, labelMaps, m.path("training"));
     }
 
     private static String text(JsonNode n, String field, Path manifest) throws IOException {

@@ -18,11 +18,12 @@ import java.util.Map;
  * @param params parameter count of the ONNX file
  * @param macs multiply-accumulates per sample (batch 1)
  * @param metrics the evaluation results: metric name to its figures ({@code onnxruntime}, {@code pytorch})
+ * @param labelMaps output name → map from dataset label to that output's label (multi-task heads)
  * @param training the training recipe as recorded by the recipe (free form)
  */
 public record ReferenceModel(String name, String paper, Path file, String sha256, Task task, List<InputSpec> inputs,
                              List<OutputSpec> outputs, long params, long macs, Map<String, Metric> metrics,
-                             JsonNode training) {
+                             Map<String, int[]> labelMaps, JsonNode training) {
 
     /** The kinds of task the reference models have. */
     public enum Task { CLASSIFICATION, MULTITASK, PACKED, DETECTION }

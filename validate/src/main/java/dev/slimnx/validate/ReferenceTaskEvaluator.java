@@ -26,6 +26,46 @@ public final class ReferenceTaskEvaluator {
     }
 
     /**
+     * Evaluates a reference model's task through ONNX Runtime on the committed test data.
+     *
+     * @param task {@code classification}, {@code multitask}, {@code packed} or {@code detection}
+     * @param runner the model
+     * @param images Fashion-MNIST test images (IDX)
+     * @param labels their labels (IDX)
+     * @param preprocessing pixel preprocessing of the model
+     * @param labelMaps for multitask: output name → label map (null entry = the dataset's labels)
+     * @return metric name → value: {@code top1}; or {@code top1_task_a}/{@code top1_task_b}; or
+     *     {@code map50}/{@code map50_95}
+     * @throws IOException on data errors
+     */
+    public static Map<String, Double> evaluate(String task, ModelRunner runner, java.nio.file.Path images,
+                                               java.nio.file.Path labels, ImagePreprocessing preprocessing,
+                                               Map<String, int[]> labelMaps) throws IOException {
+        String input = runner.inputs().get(0).name();
+        return switch (task) {
+            case "classification" -> {
+                try (IdxImageDataset data = new IdxImageDataset(images, labels, preprocessing, 0, input)) {
+                    yield Map.of("top1", ClassificationEvaluator.top1(runner, runner.outputs().get(0).name(), data, 250));
+                }
+            }
+            case "multitask" -> {
+                try (IdxImageDataset data = new IdxImageDataset(images, labels, preprocessing, 0, input)) {
+                    Map<String, Double> top1 = multiTaskTop1(runner, data, labelMaps, 250);
+                    Map<String, Double> out = new LinkedHashMap<>();
+                    int k = 0;
+                    for (var e : top1.entrySet()) {
+                        out.put("top1_task_" + (char) ('a' + k++), e.getValue());
+                    }
+                    yield out;
+                }
+            }
+            case "packed" -> Map.of("top1", packedTop1(runner, LabelledImages.read(images, labels), preprocessing));
+            case "detection" -> detectionMap(runner, LabelledImages.read(images, labels), preprocessing, 10);
+            default -> throw new IllegalArgumentException("unknown reference task '" + task + "'");
+        };
+    }
+
+    /**
      * Top-1 of every classification head, each against its own labelling of the same images.
      *
      * @param runner the model
