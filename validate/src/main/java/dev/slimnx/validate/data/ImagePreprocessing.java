@@ -27,6 +27,18 @@ public record ImagePreprocessing(double scale, double[] mean, double[] std) {
     }
 
     /**
+     * @param raw a raw pixel value
+     * @param channel its channel
+     * @return {@code (raw * scale - mean[channel]) / std[channel]}, the last mean/std value standing in
+     *     for channels beyond the list (so one value applies to all)
+     */
+    public float normalize(double raw, int channel) {
+        double m = mean[Math.min(channel, mean.length - 1)];
+        double s = std[Math.min(channel, std.length - 1)];
+        return (float) ((raw * scale - m) / s);
+    }
+
+    /**
      * Applies the preprocessing in place to NCHW data.
      *
      * @param data values, {@code items × channels × pixelsPerChannel}
