@@ -129,10 +129,10 @@ public final class LatencyBenchmark {
      * @return {baseline samples, candidate samples}, in nanoseconds, equally many
      */
     long[][] measure(Runnable baseline, Runnable candidate, LongSupplier clock) {
-        // NOTE: both models go through the same call site, picked by index, never through a
-        // branch per model: otherwise the JIT compiles the two paths separately, and on this
-        // project's machines one path compiled worse than the other made one model look up to
-        // 10% slower than an identical one for many runs in a row.
+        // NOTE: both models go through one call site, picked by index, so the JIT compiles one
+        // path for both. With a branch per model we saw, in some JVMs, one role measure 5-13%
+        // slower than an identical session of the same model for dozens of runs in a row; we could
+        // not pin the cause down, and this loop has not shown it since.
         Runnable[] calls = {baseline, candidate};
         for (int round = 0; round < options.warmupIterations(); round++) {
             int first = round & 1;
