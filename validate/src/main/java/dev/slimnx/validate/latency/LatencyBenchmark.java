@@ -4,6 +4,7 @@ import dev.slimnx.graph.Model;
 import dev.slimnx.graph.tensor.Tensor;
 import dev.slimnx.runtime.ModelRunner;
 import dev.slimnx.runtime.RunOptions;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
@@ -39,7 +40,8 @@ import java.util.function.LongSupplier;
  *
  * <p>A measured call is what a slimnx user's call costs: besides ONNX Runtime's own work it
  * includes the copy of the inputs into ONNX Runtime and of the outputs back to heap tensors, which
- * is the same for two models with the same inputs and outputs.
+ * is the same for two models with the same inputs and outputs. On CUDA the call returns once the
+ * outputs are back in host memory, so the time includes the GPU's work and the transfers.
  */
 public final class LatencyBenchmark {
     private final LatencyOptions options;
@@ -148,7 +150,9 @@ public final class LatencyBenchmark {
             }
             case LatencyOptions.Time t -> {
                 wanted = LatencyOptions.MAX_ITERATIONS;
-                budgetNanos = t.duration().toNanos();
+                // NOTE: saturates instead of overflowing for budgets past 292 years
+                budgetNanos = t.duration().compareTo(Duration.ofNanos(Long.MAX_VALUE)) >= 0 ? Long.MAX_VALUE
+                        : t.duration().toNanos();
             }
         }
         long[][] samples = new long[2][Math.min(wanted, 1024)];
