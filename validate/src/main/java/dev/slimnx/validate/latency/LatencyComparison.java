@@ -13,7 +13,8 @@ import org.apache.commons.math3.stat.inference.MannWhitneyUTest;
  * <p>The verdict is {@link Verdict#FASTER} or {@link Verdict#SLOWER} only when both hold:
  * <ol>
  *   <li>the two-sided Mann–Whitney U test (Commons Math; normal approximation, without continuity
- *       or tie correction, which nanosecond timings hardly need) rejects "both samples come from one distribution" at {@link Criteria#alpha()};
+ *       or tie correction, which nanosecond timings hardly need) rejects "both samples come from
+ *       one distribution" at {@link Criteria#alpha()};
  *   <li>the p50 speedup differs from 1 by at least {@link Criteria#practicalThreshold()}, in the
  *       direction the ranks point to (more than half of the (baseline, candidate) pairs have the
  *       candidate faster, for FASTER).
@@ -71,8 +72,8 @@ public record LatencyComparison(double p50Speedup, double meanSpeedup, double pV
      *       that as significant in up to 13 of 60 short runs (the self-comparison test in this
      *       package). A claim of 1.5× is unaffected; "1.01× faster" is reported as no change.
      *   <li>1,000 resamples at 95%: the interval's ends move by well under a percent between seeds,
-     *       and the cost grows linearly with the samples (no sorting per
-     *       resample): milliseconds for a few thousand.
+     *       and the cost grows linearly with the samples (no sorting per resample): milliseconds
+     *       for a few thousand.
      * </ul>
      *
      * @param alpha significance level of the two-sided test, in (0, 1)
