@@ -4,6 +4,7 @@ import dev.slimnx.graph.Model;
 import dev.slimnx.graph.tensor.Tensor;
 import dev.slimnx.runtime.ModelRunner;
 import dev.slimnx.runtime.RunOptions;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
@@ -39,7 +40,8 @@ import java.util.function.LongSupplier;
  *
  * <p>A measured call is what a slimnx user's call costs: besides ONNX Runtime's own work it
  * includes the copy of the inputs into ONNX Runtime and of the outputs back to heap tensors, which
- * is the same for two models with the same inputs and outputs.
+ * is the same for two models with the same inputs and outputs. On CUDA the call returns once the
+ * outputs are back in host memory, so the time includes the GPU's work and the transfers.
  */
 public final class LatencyBenchmark {
     private final LatencyOptions options;
@@ -129,10 +131,10 @@ public final class LatencyBenchmark {
      * @return {baseline samples, candidate samples}, in nanoseconds, equally many
      */
     long[][] measure(Runnable baseline, Runnable candidate, LongSupplier clock) {
-        // NOTE: both models go through the same call site, picked by index, never through a
-        // branch per model: otherwise the JIT compiles the two paths separately, and on this
-        // project's machines one path compiled worse than the other made one model look up to
-        // 10% slower than an identical one for many runs in a row.
+        // NOTE: both models go through one call site, picked by index, so the JIT compiles one
+        // path for both. With a branch per model we saw, in some JVMs, one role measure 5-13%
+        // slower than an identical session of the same model for dozens of runs in a row; we could
+        // not pin the cause down, and this loop has not shown it since.
         Runnable[] calls = {baseline, candidate};
         for (int round = 0; round < options.warmupIterations(); round++) {
             int first = round & 1;
@@ -148,7 +150,9 @@ public final class LatencyBenchmark {
             }
             case LatencyOptions.Time t -> {
                 wanted = LatencyOptions.MAX_ITERATIONS;
-                budgetNanos = t.duration().toNanos();
+                // NOTE: saturates instead of overflowing for budgets past 292 years
+                budgetNanos = t.duration().compareTo(Duration.ofNanos(Long.MAX_VALUE)) >= 0 ? Long.MAX_VALUE
+                        : t.duration().toNanos();
             }
         }
         long[][] samples = new long[2][Math.min(wanted, 1024)];

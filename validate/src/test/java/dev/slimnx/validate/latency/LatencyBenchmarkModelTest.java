@@ -3,12 +3,14 @@ package dev.slimnx.validate.latency;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
+import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 import dev.slimnx.graph.Model;
 import dev.slimnx.graph.Value;
 import dev.slimnx.graph.build.GraphBuilder;
 import dev.slimnx.graph.tensor.DataType;
 import dev.slimnx.graph.tensor.Tensor;
+import dev.slimnx.runtime.ExecutionProvider;
 import dev.slimnx.runtime.ModelRunner;
 import dev.slimnx.runtime.OptimizationLevel;
 import dev.slimnx.runtime.RunOptions;
@@ -18,6 +20,8 @@ import java.util.List;
 import java.util.Map;
 import java.util.function.IntFunction;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.EnumSource;
 
 /** The benchmark on real ONNX Runtime sessions of tiny MatMul chains. */
 class LatencyBenchmarkModelTest {
@@ -44,11 +48,14 @@ class LatencyBenchmarkModelTest {
         return Map.of("x", Tensor.ofFloats("x", new long[] {batch, WIDTH}, x));
     };
 
-    @Test
-    void tenTimesTheWorkIsSlowerAtEveryBatchSize() {
+    @ParameterizedTest
+    @EnumSource(ExecutionProvider.class)
+    void tenTimesTheWorkIsSlowerAtEveryBatchSize(ExecutionProvider provider) {
+        assumeTrue(provider.isAvailable(), () -> provider.unavailableReason().orElse(""));
+        RunOptions options = ONE_THREAD.withProvider(provider);
         LatencyBenchmark bench = new LatencyBenchmark(LatencyOptions.iterations(5, 30, 1, 8));
-        LatencyResult r = bench.compare(chain(1), chain(10), ONE_THREAD, FEEDS);
-        assertEquals(ONE_THREAD, r.runOptions());
+        LatencyResult r = bench.compare(chain(1), chain(10), options, FEEDS);
+        assertEquals(options, r.runOptions());
         assertEquals(2, r.batches().size());
         for (BatchLatency b : r.batches()) {
             String what = "batch " + b.batchSize() + ": " + b.comparison();
@@ -60,7 +67,7 @@ class LatencyBenchmarkModelTest {
             assertTrue(b.baseline().throughput() > b.candidate().throughput(), what);
         }
         // and the other way round
-        LatencyResult back = bench.compare(chain(10), chain(1), ONE_THREAD, FEEDS);
+        LatencyResult back = bench.compare(chain(10), chain(1), options, FEEDS);
         assertEquals(Verdict.FASTER, back.at(8).comparison().verdict(), back.at(8).comparison()::toString);
     }
 
