@@ -11,6 +11,7 @@ import dev.slimnx.graph.stats.ModelStats;
 import dev.slimnx.reference.ReferenceModels;
 import dev.slimnx.runtime.ModelRunner;
 import dev.slimnx.runtime.RunOptions;
+import dev.slimnx.validate.data.DataSpec;
 import dev.slimnx.validate.data.ImagePreprocessing;
 import dev.slimnx.validate.ReferenceTaskEvaluator;
 import java.io.IOException;
@@ -146,8 +147,8 @@ public final class BuildManifestCommand implements Callable<Integer> {
             maps.put("logits_b", superMap);
         }
         try (ModelRunner runner = ModelRunner.open(model, RunOptions.defaults().withIntraOpThreads(threads))) {
-            return ReferenceTaskEvaluator.evaluate(task(name), runner, dir.resolve("data/t10k-images-idx3-ubyte.gz"),
-                    dir.resolve("data/t10k-labels-idx1-ubyte.gz"), preprocessing(log), maps);
+            return ReferenceTaskEvaluator.evaluate(task(name), model, runner,
+                    DataSpec.images(dir.resolve("data/t10k-images-idx3-ubyte.gz"), "test", preprocessing(log)), maps);
         }
     }
 

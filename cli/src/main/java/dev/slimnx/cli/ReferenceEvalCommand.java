@@ -6,6 +6,7 @@ import dev.slimnx.reference.ReferenceModels;
 import dev.slimnx.runtime.ModelRunner;
 import dev.slimnx.runtime.RunOptions;
 import dev.slimnx.validate.ReferenceTaskEvaluator;
+import dev.slimnx.validate.data.DataSpec;
 import dev.slimnx.validate.data.ImagePreprocessing;
 import java.io.PrintWriter;
 import java.util.LinkedHashMap;
@@ -54,10 +55,11 @@ public final class ReferenceEvalCommand implements Callable<Integer> {
             maps.put(o.name(), m.labelMaps().get(o.name()));
         }
         Map<String, Double> metrics;
-        try (ModelRunner runner = ModelRunner.open(OnnxReader.read(m.file()), RunOptions.defaults().withIntraOpThreads(threads))) {
-            metrics = ReferenceTaskEvaluator.evaluate(m.task().name().toLowerCase(Locale.ROOT), runner,
-                    registry.dataFile("test_images"), registry.dataFile("test_labels"),
-                    new ImagePreprocessing(p.scale(), p.mean(), p.std()), maps);
+        var model = OnnxReader.read(m.file());
+        try (ModelRunner runner = ModelRunner.open(model, RunOptions.defaults().withIntraOpThreads(threads))) {
+            metrics = ReferenceTaskEvaluator.evaluate(m.task().name().toLowerCase(Locale.ROOT), model, runner,
+                    DataSpec.images(registry.dataFile("test_images"), "test", new ImagePreprocessing(p.scale(), p.mean(), p.std())),
+                    maps);
         }
         PrintWriter out = spec.commandLine().getOut();
         out.printf("%s (%s) on %s%n", m.name(), m.task().name().toLowerCase(Locale.ROOT),

@@ -2,8 +2,8 @@ package dev.slimnx.validate;
 
 import dev.slimnx.graph.tensor.Tensor;
 import dev.slimnx.runtime.ModelRunner;
-import dev.slimnx.validate.data.IdxImageDataset;
-import dev.slimnx.validate.data.LabelledBatch;
+import dev.slimnx.validate.data.Batch;
+import dev.slimnx.validate.data.Dataset;
 import dev.slimnx.validate.metrics.Classification;
 import java.io.IOException;
 import java.util.List;
@@ -22,13 +22,12 @@ public final class ClassificationEvaluator {
      * @return top-1 accuracy in [0, 1]
      * @throws IOException on data errors
      */
-    public static double top1(ModelRunner runner, String outputName, IdxImageDataset data, int batchSize)
+    public static double top1(ModelRunner runner, String outputName, Dataset data, int batchSize)
             throws IOException {
         long correct = 0;
         long total = 0;
-        String inputName = runner.inputs().get(0).name();
-        for (LabelledBatch b; (b = data.next(batchSize)) != null; ) {
-            Map<String, Tensor> out = runner.run(Map.of(inputName, b.input().withName(inputName)), List.of(outputName));
+        for (Batch b; (b = data.next(batchSize)) != null; ) {
+            Map<String, Tensor> out = runner.run(b.inputs(), List.of(outputName));
             int[] predicted = Classification.argmax(out.get(outputName).toFloatArray(), b.size());
             for (int i = 0; i < predicted.length; i++) {
                 if (predicted[i] == b.labels()[i]) {

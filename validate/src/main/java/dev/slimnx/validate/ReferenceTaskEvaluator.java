@@ -3,9 +3,13 @@ package dev.slimnx.validate;
 import dev.slimnx.graph.tensor.Tensor;
 import dev.slimnx.runtime.ModelRunner;
 import dev.slimnx.validate.data.DetectionCanvases;
-import dev.slimnx.validate.data.IdxImageDataset;
+import dev.slimnx.graph.Model;
+import dev.slimnx.validate.data.Batch;
+import dev.slimnx.validate.data.DataSpec;
+import dev.slimnx.validate.data.Dataset;
+import dev.slimnx.validate.data.Datasets;
+import dev.slimnx.validate.data.IdxSource;
 import dev.slimnx.validate.data.ImagePreprocessing;
-import dev.slimnx.validate.data.LabelledBatch;
 import dev.slimnx.validate.data.LabelledImages;
 import dev.slimnx.validate.data.NavitStream;
 import dev.slimnx.validate.metrics.Classification;
@@ -29,28 +33,25 @@ public final class ReferenceTaskEvaluator {
      * Evaluates a reference model's task through ONNX Runtime on the committed test data.
      *
      * @param task {@code classification}, {@code multitask}, {@code packed} or {@code detection}
-     * @param runner the model
-     * @param images Fashion-MNIST test images (IDX)
-     * @param labels their labels (IDX)
-     * @param preprocessing pixel preprocessing of the model
+     * @param model the model, whose input signature shapes the data
+     * @param runner the model's runner
+     * @param data the committed Fashion-MNIST test data and the model's preprocessing
      * @param labelMaps for multitask: output name → label map (null entry = the dataset's labels)
      * @return metric name → value: {@code top1}; or {@code top1_task_a}/{@code top1_task_b}; or
      *     {@code map50}/{@code map50_95}
      * @throws IOException on data errors
      */
-    public static Map<String, Double> evaluate(String task, ModelRunner runner, java.nio.file.Path images,
-                                               java.nio.file.Path labels, ImagePreprocessing preprocessing,
+    public static Map<String, Double> evaluate(String task, Model model, ModelRunner runner, DataSpec data,
                                                Map<String, int[]> labelMaps) throws IOException {
-        String input = runner.inputs().get(0).name();
         return switch (task) {
             case "classification" -> {
-                try (IdxImageDataset data = new IdxImageDataset(images, labels, preprocessing, 0, input)) {
-                    yield Map.of("top1", ClassificationEvaluator.top1(runner, runner.outputs().get(0).name(), data, 250));
+                try (Dataset ds = Datasets.open(data, model, "test")) {
+                    yield Map.of("top1", ClassificationEvaluator.top1(runner, runner.outputs().get(0).name(), ds, 250));
                 }
             }
             case "multitask" -> {
-                try (IdxImageDataset data = new IdxImageDataset(images, labels, preprocessing, 0, input)) {
-                    Map<String, Double> top1 = multiTaskTop1(runner, data, labelMaps, 250);
+                try (Dataset ds = Datasets.open(data, model, "test")) {
+                    Map<String, Double> top1 = multiTaskTop1(runner, ds, labelMaps, 250);
                     Map<String, Double> out = new LinkedHashMap<>();
                     int k = 0;
                     for (var e : top1.entrySet()) {
@@ -59,10 +60,16 @@ public final class ReferenceTaskEvaluator {
                     yield out;
                 }
             }
-            case "packed" -> Map.of("top1", packedTop1(runner, LabelledImages.read(images, labels), preprocessing));
-            case "detection" -> detectionMap(runner, LabelledImages.read(images, labels), preprocessing, 10);
+            case "packed" -> Map.of("top1", packedTop1(runner, images(data), data.preprocessing()));
+            case "detection" -> detectionMap(runner, images(data), data.preprocessing(), 10);
             default -> throw new IllegalArgumentException("unknown reference task '" + task + "'");
         };
+    }
+
+    /** The raw test images the packed and detection sets are built from. */
+    private static LabelledImages images(DataSpec data) throws IOException {
+        IdxSource idx = IdxSource.locate(data.source(), data.split(), "test");
+        return LabelledImages.read(idx.images(), idx.labels());
     }
 
     /**
@@ -75,14 +82,13 @@ public final class ReferenceTaskEvaluator {
      * @return output name → top-1
      * @throws IOException on data errors
      */
-    public static Map<String, Double> multiTaskTop1(ModelRunner runner, IdxImageDataset data,
+    public static Map<String, Double> multiTaskTop1(ModelRunner runner, Dataset data,
                                                     Map<String, int[]> labelMaps, int batchSize) throws IOException {
-        String input = runner.inputs().get(0).name();
         Map<String, long[]> correct = new LinkedHashMap<>();
         labelMaps.keySet().forEach(k -> correct.put(k, new long[1]));
         long total = 0;
-        for (LabelledBatch b; (b = data.next(batchSize)) != null; ) {
-            Map<String, Tensor> out = runner.run(Map.of(input, b.input().withName(input)), labelMaps.keySet());
+        for (Batch b; (b = data.next(batchSize)) != null; ) {
+            Map<String, Tensor> out = runner.run(b.inputs(), labelMaps.keySet());
             for (var e : labelMaps.entrySet()) {
                 int[] pred = Classification.argmax(out.get(e.getKey()).toFloatArray(), b.size());
                 for (int i = 0; i < pred.length; i++) {

@@ -39,6 +39,18 @@ public record DataSpec(Path source, String split, double scale, List<Double> mea
         }
     }
 
+    /**
+     * @param source images (an IDX file or folder, or an image folder)
+     * @param split {@code train} or {@code test}, or null for the caller's default
+     * @param preprocessing scale, mean and std
+     * @return a spec with NCHW layout, no resize or crop, no limit
+     */
+    public static DataSpec images(Path source, String split, ImagePreprocessing preprocessing) {
+        return new DataSpec(source, split, preprocessing.scale(),
+                java.util.Arrays.stream(preprocessing.mean()).boxed().toList(),
+                java.util.Arrays.stream(preprocessing.std()).boxed().toList(), 0, 0, "NCHW", 0, null, Map.of(), 0);
+    }
+
     /** @return the preprocessing these options describe */
     public ImagePreprocessing preprocessing() {
         return new ImagePreprocessing(scale, mean.stream().mapToDouble(Double::doubleValue).toArray(),
