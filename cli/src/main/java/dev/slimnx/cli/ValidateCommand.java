@@ -3,6 +3,8 @@ package dev.slimnx.cli;
 import dev.slimnx.graph.Model;
 import dev.slimnx.graph.io.OnnxReader;
 import dev.slimnx.graph.tensor.Tensor;
+import dev.slimnx.reference.ReferenceModel;
+import dev.slimnx.reference.ReferenceModels;
 import dev.slimnx.runtime.ExecutionProvider;
 import dev.slimnx.runtime.ModelRunner;
 import dev.slimnx.runtime.OptimizationLevel;
@@ -133,7 +135,8 @@ public final class ValidateCommand implements Callable<Integer> {
         RunOptions runOptions = runOptions();
         Model baseline = OnnxReader.read(baselineFile);
         Model candidate = OnnxReader.read(candidateFile);
-        DataSpec dataSpec = data.toSpec(dataPath);
+        DataSpec dataSpec = dataPath == null ? referenceData().map(d -> data.toSpec(d.source(), d)).orElse(data.toSpec(null))
+                : data.toSpec(dataPath);
         ProgressBar bar = ProgressBar.forTerminal(spec.commandLine().getErr());
 
         AccuracyRun.Result accuracy;
@@ -175,6 +178,32 @@ public final class ValidateCommand implements Callable<Integer> {
             }
             return report.passed() ? ExitCode.OK : ExitCode.GATE_FAILED;
         }
+    }
+
+    /**
+     * When the baseline is a reference model and no --data was given, its committed test set with
+     * the manifest's preprocessing (the user's options still override each value).
+     */
+    private java.util.Optional<DataSpec> referenceData() throws IOException {
+        ReferenceModels registry;
+        try {
+            registry = ReferenceModels.locate();
+        } catch (IOException e) {
+            return java.util.Optional.empty();
+        }
+        var match = registry.identify(baselineFile);
+        if (match.isEmpty()) {
+            return java.util.Optional.empty();
+        }
+        ReferenceModel m = match.get();
+        if (m.task() != ReferenceModel.Task.CLASSIFICATION) {
+            throw new UserError(baselineFile + " is the reference model '" + m.name() + "' (task "
+                    + m.task().name().toLowerCase(Locale.ROOT) + "); validating that task is not supported yet: give --data"
+                    + " to compare outputs, and use 'slimnx reference eval " + m.name() + "' for its metric");
+        }
+        ReferenceModel.Preprocessing p = m.inputs().get(0).preprocessing();
+        return java.util.Optional.of(DataSpec.images(registry.dataFile("test_images"), "test",
+                new dev.slimnx.validate.data.ImagePreprocessing(p.scale(), p.mean(), p.std())));
     }
 
     private RunOptions runOptions() {

@@ -202,6 +202,16 @@ public final class ReferenceModels {
     }
 
     /**
+     * @param file any model file
+     * @return the reference model whose SHA-256 the file has, if any
+     * @throws IOException if the file cannot be read
+     */
+    public Optional<ReferenceModel> identify(Path file) throws IOException {
+        String sha = sha256(file);
+        return models.values().stream().filter(m -> m.sha256().equals(sha)).findFirst();
+    }
+
+    /**
      * @param key a key of the manifest's {@code dataset} object, e.g. {@code test_images}
      * @return the file it names, resolved against the manifest folder
      * @throws IllegalArgumentException if the manifest has no such entry
