@@ -23,11 +23,11 @@ final class ErrorHandler implements IExecutionExceptionHandler {
         Throwable e = ex instanceof UncheckedIOException u ? u.getCause() : ex;
         String message = userMessage(e);
         if (message != null) {
-            err.println("slimnx " + cmd.getCommandName() + ": " + message);
+            err.println(cmd.getCommandSpec().qualifiedName() + ": " + message);
             err.flush();
             return ExitCode.BAD_INPUT;
         }
-        err.println("slimnx " + cmd.getCommandName() + ": internal error: " + e
+        err.println(cmd.getCommandSpec().qualifiedName() + ": internal error: " + e
                 + " (set SLIMNX_DEBUG=1 for the stack trace, and please report it)");
         if (System.getenv("SLIMNX_DEBUG") != null) {
             e.printStackTrace(err);
