@@ -87,28 +87,43 @@ final class DataMovementRules {
     }
 
     /**
-     * The -1 entry of a Reshape target: input elements over the product of the other entries, after
-     * cancelling symbols that appear on both sides (so {@code [batch, 197, 768] -> [batch, 197, 12, -1]}
-     * gives 64).
+     * The -1 entry of a Reshape target: the input's elements over the product of the other entries.
+     * Symbols that appear on both sides cancel; the known sizes divide; what is left is the answer
+     * when it is a single symbol or a number. So {@code [batch, 197, 768] -> [batch, 197, 12, -1]}
+     * gives 64, and {@code [batch, 64, 4, 4] -> [-1, 64, 16]} gives {@code batch}.
      */
     private static Dim solve(List<Dim> input, List<Dim> target, int skip) {
-        List<Dim> num = new ArrayList<>(input);
-        List<Dim> den = new ArrayList<>();
-        for (int i = 0; i < target.size(); i++) {
-            if (i != skip) {
-                Dim d = target.get(i);
-                if (!d.isKnown() && num.remove(d)) {
-                    continue;
-                }
-                den.add(d);
+        List<Dim> symbols = new ArrayList<>();
+        long known = 1;
+        for (Dim d : input) {
+            if (d.isKnown()) {
+                known *= d.value();
+            } else if (d.isSymbolic()) {
+                symbols.add(d);
+            } else {
+                return Dim.unknown();
             }
         }
-        Dim n = Dims.product(num);
-        Dim d = Dims.product(den);
-        if (n.isKnown() && d.isKnown() && d.value() != 0 && n.value() % d.value() == 0) {
-            return Dim.of(n.value() / d.value());
+        long divisor = 1;
+        for (int i = 0; i < target.size(); i++) {
+            if (i == skip) {
+                continue;
+            }
+            Dim d = target.get(i);
+            if (d.isKnown()) {
+                divisor *= d.value();
+            } else if (!(d.isSymbolic() && symbols.remove(d))) {
+                return Dim.unknown();
+            }
         }
-        return d.isKnown() && d.value() == 1 ? n : Dim.unknown();
+        if (divisor == 0 || known % divisor != 0) {
+            return Dim.unknown();
+        }
+        long quotient = known / divisor;
+        if (symbols.isEmpty()) {
+            return Dim.of(quotient);
+        }
+        return symbols.size() == 1 && quotient == 1 ? symbols.get(0) : Dim.unknown();
     }
 
     private static IntVector vectorAttr(NodeContext ctx, String name) {

@@ -174,9 +174,12 @@ class OpRulesTest {
         Value x = b.input("x", DataType.FLOAT, "batch", 197, 768);
         Value heads = b.op("Reshape", x, ints(b, "t1", 0, 0, 12, -1));
         Value flat = b.op("Reshape", x, ints(b, "t2", -1, 768));
-        InferenceResult r = run(b, heads, flat);
+        Value conv = b.input("conv", DataType.FLOAT, "batch", 64, 4, 4);
+        Value patches = b.op("Reshape", conv, ints(b, "t3", -1, 64, 16));
+        InferenceResult r = run(b, heads, flat, patches);
         assertEquals(shape("batch", 197, 12, 64), r.shapeOf(heads));
-        assertEquals(shape(null, 768), r.shapeOf(flat));
+        assertEquals(shape(null, 768), r.shapeOf(flat), "batch * 197 is not a single dim");
+        assertEquals(shape("batch", 64, 16), r.shapeOf(patches), "a ViT's patch flatten keeps the batch symbol");
     }
 
     @Test
