@@ -169,8 +169,9 @@ public final class HtmlReport {
                     s.append("</ul>\n");
                     inList = false;
                 }
-                if (line.startsWith("No gates")) {
-                    s.append("<p>").append(esc(line)).append("</p>\n");
+                // Plain paragraphs; the title and the run summary are rendered above, from the report.
+                if (!line.isBlank() && !line.startsWith("- ") && !line.startsWith("#") && !line.startsWith("baseline `")) {
+                    s.append("<p>").append(inline(line)).append("</p>\n");
                 }
             }
         }

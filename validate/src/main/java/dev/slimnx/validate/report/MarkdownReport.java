@@ -25,6 +25,13 @@ public final class MarkdownReport {
         s.append("| ratio | ").append(Numbers.ratio(f.get("size_ratio"))).append(" | ")
                 .append(Numbers.ratio(f.get("params_ratio"))).append(" | ").append(Numbers.ratio(f.get("macs_ratio")))
                 .append(" | |\n\n");
+        var deltas = r.opDeltas();
+        if (!deltas.isEmpty()) {
+            s.append("Op changes: ");
+            deltas.forEach((op, d) -> s.append('`').append(op).append("` ").append(d > 0 ? "+" : "").append(d).append(", "));
+            s.setLength(s.length() - 2);
+            s.append("\n\n");
+        }
         if (r.accuracy() != null) {
             var a = r.accuracy();
             s.append("| accuracy (`").append(a.output()).append("`) | baseline | candidate | difference |\n")

@@ -148,6 +148,23 @@ public record ValidationReport(String schema, String created, ModelFacts baselin
         return f;
     }
 
+    /**
+     * @return op type → candidate count − baseline count, for the op types whose count changed,
+     *     sorted by op type
+     */
+    public java.util.SortedMap<String, Integer> opDeltas() {
+        java.util.SortedMap<String, Integer> out = new java.util.TreeMap<>();
+        java.util.Set<String> ops = new java.util.TreeSet<>(baseline.ops().keySet());
+        ops.addAll(candidate.ops().keySet());
+        for (String op : ops) {
+            int d = candidate.ops().getOrDefault(op, 0) - baseline.ops().getOrDefault(op, 0);
+            if (d != 0) {
+                out.put(op, d);
+            }
+        }
+        return out;
+    }
+
     private static double ratio(double candidate, double baseline) {
         return baseline == 0 ? Double.NaN : candidate / baseline;
     }

@@ -25,7 +25,7 @@ class ReportsTest {
 
     static ValidationReport sample() {
         var base = new ModelFacts("base.onnx", 4000, 1000, 50_000, 12, Map.of("MatMul", 4));
-        var cand = new ModelFacts("cand.onnx", 1000, 1000, 25_000, 10, Map.of("MatMul", 2));
+        var cand = new ModelFacts("cand.onnx", 1000, 1000, 25_000, 10, Map.of("MatMul", 2, "Gemm", 1));
         var acc = new ValidationReport.Accuracy("logits", 2, 0.90, 0.88, 0.99, 0.985, 0.95, -0.02,
                 new double[] {-0.03, -0.01}, new double[] {0.9, 0.9}, new double[] {0.88, Double.NaN});
         var out = List.of(new ValidationReport.OutputError("logits", 0.5, 0.01, 0.999, 31.5, false));
@@ -80,6 +80,7 @@ class ReportsTest {
         assertTrue(md.startsWith("# slimnx validation: FAILED"), md);
         assertTrue(md.contains("| top-1 | 90.00% | 88.00% | -2.00 points (95% CI -3.00 to -1.00) |"), md);
         assertTrue(md.contains("❌ size_ratio <= 0.2: FAILED (size_ratio = 0.2500, misses by 0.05000)"), md);
+        assertTrue(md.contains("Op changes: `Gemm` +1, `MatMul` -2"), md);
 
         String html = HtmlReport.render(r);
         assertTrue(html.contains("<svg"), "charts are inline SVG");
