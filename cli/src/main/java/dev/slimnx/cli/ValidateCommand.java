@@ -69,6 +69,11 @@ public final class ValidateCommand implements Callable<Integer> {
     @Mixin
     DataOptions data;
 
+    @Option(names = "--task", defaultValue = "auto", paramLabel = "auto|classification|outputs",
+            description = {"what to judge: classification (accuracy and agreement on a [batch, classes] output),",
+                    "outputs (output error only), or auto: classification when such an output exists (default)"})
+    String task;
+
     @Option(names = "--output", paramLabel = "NAME", description = "the output to judge as class logits (default: the first [batch, classes] output)")
     String logitsOutput;
 
@@ -132,6 +137,14 @@ public final class ValidateCommand implements Callable<Integer> {
         if (evalBatch < 1 || threads < 0 || warmup < 0 || latencyBatches.stream().anyMatch(b -> b < 1)) {
             throw new UserError("--eval-batch and --batch must be >= 1, --threads and --warmup >= 0");
         }
+        if (!List.of("auto", "classification", "outputs").contains(task)) {
+            throw new UserError("--task must be auto, classification or outputs, got '" + task + "'"
+                    + (List.of("multitask", "packed", "detection").contains(task)
+                    ? " (the reference models' multitask, packed and detection tasks are measured by 'slimnx reference eval' for now)" : ""));
+        }
+        if (task.equals("outputs") && logitsOutput != null) {
+            throw new UserError("--output names a logits output, which --task outputs does not judge");
+        }
         RunOptions runOptions = runOptions();
         Model baseline = OnnxReader.read(baselineFile);
         Model candidate = OnnxReader.read(candidateFile);
@@ -144,7 +157,12 @@ public final class ValidateCommand implements Callable<Integer> {
              ModelRunner b = ModelRunner.open(candidate, runOptions);
              Dataset ds = Datasets.open(dataSpec, baseline, "test")) {
             try {
-                accuracy = AccuracyRun.run(a, b, ds, evalBatch, logitsOutput, bar::update);
+                accuracy = AccuracyRun.run(a, b, ds, evalBatch, task.equals("outputs") ? AccuracyRun.NO_LOGITS
+                        : logitsOutput, bar::update);
+                if (task.equals("classification") && accuracy.accuracy() == null) {
+                    throw new UserError("--task classification needs an output of shape [batch, classes];"
+                            + " name it with --output, or use --task outputs");
+                }
             } catch (IllegalArgumentException e) {
                 throw new UserError(e.getMessage());
             }

@@ -160,6 +160,21 @@ class ValidateCommandTest {
     }
 
     @Test
+    void outputsTaskJudgesOutputErrorOnly() throws Exception {
+        Path json = dir.resolve("o.json");
+        CliRun r = CliRun.of("validate", baseline.toString(), perturbed.toString(), "--data", data.toString(),
+                "--no-latency", "--task", "outputs", "--report", json.toString(), "--gate", "top1_drop <= 1");
+        assertEquals(1, r.exitCode(), r.err() + r.out());
+        JsonNode j = new ObjectMapper().readTree(json.toFile());
+        assertTrue(j.path("accuracy").isNull());
+        assertTrue(j.path("outputs").get(0).path("max_abs").asDouble() > 0);
+        assertTrue(r.out().contains("top1_drop could not be measured"), r.out());
+        CliRun bad = CliRun.of("validate", baseline.toString(), perturbed.toString(), "--task", "detection");
+        assertEquals(2, bad.exitCode());
+        assertTrue(bad.err().contains("measured by 'slimnx reference eval' for now"), bad.err());
+    }
+
+    @Test
     void cudaWithoutAGpuBuildSaysWhatIsMissing() {
         CliRun r = CliRun.of("validate", baseline.toString(), baseline.toString(), "--ep", "cuda");
         if (dev.slimnx.runtime.ExecutionProvider.CUDA.isAvailable()) {

@@ -21,6 +21,9 @@ import java.util.Map;
  * agreement. Both models see exactly the same input tensors, batch by batch.
  */
 public final class AccuracyRun {
+    /** Pass as {@code logitsOutput} to judge outputs only, with no output taken as logits. */
+    public static final String NO_LOGITS = "";
+
     private AccuracyRun() {
     }
 
@@ -41,7 +44,8 @@ public final class AccuracyRun {
      * @param candidate the runner judged; must have the baseline's inputs and outputs
      * @param data the data (consumed)
      * @param batchSize items per run
-     * @param logitsOutput the output to judge as class logits, or null to pick the first [batch, C] float output
+     * @param logitsOutput the output to judge as class logits, null to pick the first [batch, C] float
+     *     output, or {@link #NO_LOGITS} for none
      * @param progress progress receiver
      * @return the figures
      * @throws IOException on data errors
@@ -50,7 +54,7 @@ public final class AccuracyRun {
     public static Result run(ModelRunner baseline, ModelRunner candidate, Dataset data, int batchSize,
                              String logitsOutput, Progress progress) throws IOException {
         List<String> outputs = commonOutputs(baseline, candidate);
-        String logits = logitsOutput != null ? logitsOutput : pickLogits(baseline);
+        String logits = NO_LOGITS.equals(logitsOutput) ? null : logitsOutput != null ? logitsOutput : pickLogits(baseline);
         if (logits != null && !outputs.contains(logits)) {
             throw new IllegalArgumentException("no output '" + logits + "'; the outputs are " + outputs);
         }
