@@ -83,6 +83,15 @@ def set_seed(seed):
     torch.manual_seed(seed)
 
 
+def augment_mode(x, gen, mode):
+    if mode == "crop-flip":
+        return augment(x, gen)
+    flips = torch.rand(x.shape[0], generator=gen) < 0.5
+    if mode == "none":
+        return x, torch.zeros_like(flips)
+    return torch.where(flips[:, None, None, None], x.flip(3), x), flips
+
+
 def augment(x, gen, pad=2, flip=True):
     """Random crop with zero(-pixel) padding and horizontal flip, batched.
 
@@ -119,7 +128,8 @@ def count_params(model):
 
 
 def base_parser(description, epochs, batch, lr, weight_decay=0.05, warmup_epochs=1.0,
-                label_smoothing=0.1, distill=True):
+                label_smoothing=0.1, distill=True, budget_minutes=0.0,
+                channels_last=False, augment="crop-flip"):
     p = argparse.ArgumentParser(description=description)
     p.add_argument("--epochs", type=int, default=epochs)
     p.add_argument("--batch", type=int, default=batch)
@@ -136,6 +146,15 @@ def base_parser(description, epochs, batch, lr, weight_decay=0.05, warmup_epochs
     p.add_argument("--limit", type=int, default=0, help="use only N training samples (timing runs)")
     p.add_argument("--fresh", action="store_true", help="ignore existing checkpoints")
     p.add_argument("--seed", type=int, default=SEED)
+    p.add_argument("--augment", choices=["crop-flip", "flip", "none"], default=augment,
+                   help="crop-flip: random 28x28 crop of the 2-px padded image + horizontal flip; flip: flip only")
+    p.add_argument("--extend-epochs", type=int, default=0,
+                   help="after the main schedule, train this many more epochs with a second cosine from --extend-lr")
+    p.add_argument("--extend-lr", type=float, default=3e-4)
+    p.add_argument("--channels-last", action="store_true", default=channels_last,
+                   help="train in channels_last memory format (faster convs on CPU)")
+    p.add_argument("--budget-minutes", type=float, default=budget_minutes,
+                   help="cap the epochs so training fits this many minutes (measured on the first steps); 0 = off")
     return p
 
 
@@ -244,16 +263,22 @@ def train_classifier(model, name, args, data, forward=None, extra_ckpt=None):
     warm = int(args.warmup_epochs * per_epoch)
     ckpt_path = os.path.join(args.work, f"{name}.ckpt")
     state = {"epoch": 0, "history": [], "seconds": 0.0}
-    cfg = dict(epochs=args.epochs, batch=bs, lr=args.lr, limit=args.limit, distill=args.distill, seed=args.seed)
+    cfg = dict(batch=bs, lr=args.lr, limit=args.limit, distill=args.distill, seed=args.seed)
     if os.path.exists(ckpt_path) and not args.fresh:
         ck = torch.load(ckpt_path)
         if ck["cfg"] == cfg:
             model.load_state_dict(ck["model"])
             opt.load_state_dict(ck["opt"])
             state = ck["state"]
-            print(f"resumed {name} at epoch {state['epoch']}", flush=True)
+            args.epochs = ck["epochs"]
+            total = args.epochs * per_epoch
+            print(f"resumed {name} at epoch {state['epoch']} of {args.epochs}", flush=True)
     gen = torch.Generator().manual_seed(args.seed)
-    for ep in range(state["epoch"], args.epochs):
+    fmt = torch.channels_last if getattr(args, "channels_last", False) else torch.contiguous_format
+    model.to(memory_format=fmt)
+    ep = state["epoch"] - 1
+    while ep + 1 < args.epochs:
+        ep += 1
         gen.manual_seed(args.seed * 1000 + ep)
         t0 = time.time()
         model.train()
@@ -262,7 +287,8 @@ def train_classifier(model, name, args, data, forward=None, extra_ckpt=None):
         for i in range(per_epoch):
             step = ep * per_epoch + i
             idx = perm[i * bs:(i + 1) * bs]
-            xb, flips = augment(xtr[idx], gen)
+            xb, flips = augment_mode(xtr[idx], gen, args.augment)
+            xb = xb.contiguous(memory_format=fmt)
             for g in opt.param_groups:
                 g["lr"] = lr_at(step, total, warm, args.lr)
             out = fwd(xb)
@@ -274,6 +300,14 @@ def train_classifier(model, name, args, data, forward=None, extra_ckpt=None):
             loss.backward()
             opt.step()
             tot_loss += loss.item()
+            if ep == 0 and i == 40 and args.budget_minutes > 0:
+                per_step = (time.time() - t0) / 41
+                fit = max(1, int(args.budget_minutes * 60 / (per_step * per_epoch + 5)))
+                if fit < args.epochs:
+                    print(f"  budget {args.budget_minutes} min at {per_step:.3f}s/step: epochs {args.epochs} -> {fit}",
+                          flush=True)
+                    args.epochs = fit
+                    total = args.epochs * per_epoch
             if i % 100 == 0:
                 print(f"  {name} ep {ep + 1} step {i}/{per_epoch} loss {loss.item():.4f} "
                       f"{(time.time() - t0) / (i + 1):.3f}s/step", flush=True)
@@ -285,24 +319,71 @@ def train_classifier(model, name, args, data, forward=None, extra_ckpt=None):
                                  "test_top1": round(acc, 4), "epoch_seconds": round(secs, 1)})
         print(f"{name} epoch {ep + 1}/{args.epochs} loss {tot_loss / per_epoch:.4f} test acc {acc:.4f} "
               f"({secs:.0f}s)", flush=True)
-        torch.save({"cfg": cfg, "model": model.state_dict(), "opt": opt.state_dict(), "state": state}, ckpt_path)
+        torch.save({"cfg": cfg, "epochs": args.epochs, "model": model.state_dict(), "opt": opt.state_dict(),
+                    "state": state}, ckpt_path)
+    # optional extension: a second, short cosine cycle at a lower peak lr (no warm-up)
+    ext_total = args.extend_epochs * per_epoch
+    while state.get("extended", 0) < args.extend_epochs:
+        e = state.get("extended", 0)
+        ep = args.epochs + e
+        gen.manual_seed(args.seed * 1000 + ep)
+        t0 = time.time()
+        model.train()
+        perm = torch.randperm(len(xtr), generator=gen)
+        tot_loss = 0.0
+        for i in range(per_epoch):
+            idx = perm[i * bs:(i + 1) * bs]
+            xb, flips = augment_mode(xtr[idx], gen, args.augment)
+            xb = xb.contiguous(memory_format=fmt)
+            for g in opt.param_groups:
+                g["lr"] = lr_at(e * per_epoch + i, ext_total, 0, args.extend_lr)
+            out = fwd(xb)
+            loss = F.cross_entropy(out, ytr[idx], label_smoothing=args.label_smoothing)
+            if tlog is not None:
+                t = torch.where(flips[:, None], tlog[1][idx], tlog[0][idx])
+                loss = 0.5 * loss + 0.5 * F.cross_entropy(out, t.argmax(1))
+            opt.zero_grad(set_to_none=True)
+            loss.backward()
+            opt.step()
+            tot_loss += loss.item()
+        secs = time.time() - t0
+        acc = evaluate(model, xte, yte, forward=forward)
+        state["seconds"] += secs
+        state["extended"] = e + 1
+        state["history"].append({"epoch": ep + 1, "extension": True, "train_loss": round(tot_loss / per_epoch, 4),
+                                 "test_top1": round(acc, 4), "epoch_seconds": round(secs, 1)})
+        print(f"{name} extension epoch {e + 1}/{args.extend_epochs} test acc {acc:.4f} ({secs:.0f}s)", flush=True)
+        torch.save({"cfg": cfg, "epochs": args.epochs, "model": model.state_dict(), "opt": opt.state_dict(),
+                    "state": state}, ckpt_path)
+    model.to(memory_format=torch.contiguous_format)
     return state
 
 
-def recipe_dict(args, augmentation="random crop 28x28 from 2-px padded image + horizontal flip (p=0.5)",
-                **extra):
+AUGMENT_TEXT = {"crop-flip": "random crop 28x28 from the 2-px padded image + horizontal flip (p=0.5)",
+                "flip": "horizontal flip (p=0.5)", "none": "none"}
+
+
+def recipe_dict(args, augmentation=None, **extra):
+    augmentation = augmentation or AUGMENT_TEXT[args.augment]
     d = {"epochs": args.epochs, "batch": args.batch, "optimizer": "AdamW",
          "lr": args.lr, "weight_decay": args.weight_decay,
          "schedule": f"linear warm-up {args.warmup_epochs} epoch(s), then cosine decay to 1% of lr (per step)",
          "augmentation": augmentation, "label_smoothing": args.label_smoothing,
          "distillation": teacher_info(args) if args.distill else None,
-         "train_samples": args.limit or 60000}
+         "train_samples": args.limit or 60000,
+         "epoch_budget": f"epochs capped to fit {args.budget_minutes} min" if args.budget_minutes else None,
+         "extension": (f"{args.extend_epochs} more epochs, cosine from lr {args.extend_lr} to 1% (no warm-up)"
+                       if args.extend_epochs else None)}
     d.update(extra)
     return d
 
 
 # ---------------------------------------------------------------- ONNX
-def export_onnx(model, dummy, path, input_names, output_names, dynamic_axes, allowed_symbolic_axis=0):
+def export_onnx(model, dummy, path, input_names, output_names, dynamic_axes, allowed_symbolic=("batch",)):
+    """Export (opset 17, constant folding), check the model, and run shape inference
+    (with data propagation). Batch models: a tensor may keep at most one symbolic
+    dimension, the batch (axis 0, or wherever a transpose moved it, e.g. [3, B, H, N, d]);
+    every other dimension must be a number. navit: only dims named in allowed_symbolic."""
     import onnx
     model.eval()
     torch.onnx.export(model, dummy, path, opset_version=17, do_constant_folding=True,
@@ -311,15 +392,21 @@ def export_onnx(model, dummy, path, input_names, output_names, dynamic_axes, all
     onnx.checker.check_model(m)
     inferred = onnx.shape_inference.infer_shapes(m, data_prop=True)
     bad = []
+    checked = 0
     for vi in list(inferred.graph.value_info) + list(inferred.graph.output) + list(inferred.graph.input):
+        checked += 1
         dims = vi.type.tensor_type.shape.dim
-        for ax, d in enumerate(dims):
-            if not d.HasField("dim_value") and ax != allowed_symbolic_axis:
-                bad.append(f"{vi.name}[{ax}]={d.dim_param or '?'}")
+        symbolic = [(ax, d.dim_param) for ax, d in enumerate(dims) if not d.HasField("dim_value")]
+        if "batch" in allowed_symbolic:
+            if len(symbolic) > 1:
+                bad.append(f"{vi.name}{[f'{a}={p}' for a, p in symbolic]}")
+        else:
+            bad += [f"{vi.name}[{a}]={p or '?'}" for a, p in symbolic if p not in allowed_symbolic]
     size = os.path.getsize(path)
-    print(f"exported {path}: {size / 1e6:.2f} MB, opset 17, symbolic non-batch dims: {bad[:10]}", flush=True)
+    print(f"exported {path}: {size / 1e6:.2f} MB, opset 17, shape-inference violations: {bad[:10]}", flush=True)
     return {"file": os.path.basename(path), "bytes": size, "opset": 17,
-            "non_batch_symbolic_dims_after_shape_inference": bad}
+            "shape_inference": {"tensors_checked": checked, "rule": "batch models: at most one symbolic "
+                                "(batch) dim per tensor; navit: only 'seq' symbolic", "violations": bad}}
 
 
 def write_log(args, name, log):

@@ -9,13 +9,13 @@ BatchNorm everywhere (no LayerNorm), ReLU; inverted-residual subsampling.
 
 Usage: python3 reference-models/recipes/efficientvit.py [--epochs N] [--out DIR]
 """
+import common  # noqa: F401  (sets thread environment first)
+
 import torch
 import torch.nn as nn
 
-import common
-
 # stages: (channels, depth, heads, key_dim); each head's V dim = channels // heads
-CFG = dict(stem=(16, 48), stages=((48, 1, 3, 8), (96, 2, 3, 16), (128, 1, 4, 16)), ffn_ratio=2, q_kernel=3)
+CFG = dict(stem=(16, 32), stages=((32, 1, 2, 8), (64, 2, 4, 8)), ffn_ratio=2, q_kernel=3)
 
 
 class ConvBN(nn.Sequential):
@@ -97,7 +97,7 @@ class InvertedResidualSubsample(nn.Sequential):
 
 
 class EfficientViT(nn.Module):
-    def __init__(self, stem=(16, 48), stages=CFG["stages"], ffn_ratio=2, q_kernel=3, classes=10):
+    def __init__(self, stem=(16, 32), stages=((32, 1, 2, 8), (64, 2, 4, 8)), ffn_ratio=2, q_kernel=3, classes=10):
         super().__init__()
         self.patch_embed = nn.Sequential(ConvBN(1, stem[0], 3, stride=2), nn.ReLU(), ConvBN(stem[0], stem[1], 3))
         layers = []
@@ -125,6 +125,7 @@ if __name__ == "__main__":
     common.run_classifier(
         "efficientvit",
         {"title": "EfficientViT: Memory Efficient Vision Transformer with Cascaded Group Attention", "year": 2023},
-        build, CFG, __doc__, dict(epochs=10, batch=128, lr=2e-3, weight_decay=0.025),
+        build, CFG, __doc__, dict(epochs=10, batch=128, lr=2e-3, weight_decay=0.025, warmup_epochs=0.5, budget_minutes=10,
+                                      channels_last=True, augment="flip"),
         "sandwich blocks (DW+FFN, cascaded group attention, DW+FFN), per-head channel splits with cascade add, "
         "depthwise conv on Q, key dim < value dim, FFN ratio 2, BatchNorm only, ReLU, inverted-residual subsampling")

@@ -7,10 +7,10 @@ transformer over patches, fold, 1x1 conv, concat with the input, 3x3 fusion conv
 
 Usage: python3 reference-models/recipes/mobilevit.py [--epochs N] [--out DIR]
 """
+import common  # noqa: F401  (sets thread environment first)
+
 import torch
 import torch.nn as nn
-
-import common
 
 CFG = dict(stem=16,
            layers=[("mv2", 16, 1), ("mv2", 24, 1),
@@ -52,10 +52,10 @@ class TransformerLayer(nn.Module):
         self.mlp = nn.Sequential(nn.Linear(d, d * mlp_ratio), nn.SiLU(), nn.Linear(d * mlp_ratio, d))
 
     def forward(self, x):                                   # x [B*P, N, d]
-        n = x.shape[1]
-        qkv = self.qkv(self.norm1(x)).reshape(-1, n, 3, self.heads, self.hd).permute(2, 0, 3, 1, 4)
+        b, n = x.shape[0], x.shape[1]
+        qkv = self.qkv(self.norm1(x)).reshape(b, n, 3, self.heads, self.hd).permute(2, 0, 3, 1, 4)
         attn = ((qkv[0] @ qkv[1].transpose(-2, -1)) * self.hd ** -0.5).softmax(-1)
-        o = (attn @ qkv[2]).transpose(1, 2).reshape(-1, n, self.heads * self.hd)
+        o = (attn @ qkv[2]).transpose(1, 2).reshape(b, n, self.heads * self.hd)
         x = x + self.proj(o)
         return x + self.mlp(self.norm2(x))
 
@@ -114,6 +114,7 @@ if __name__ == "__main__":
     common.run_classifier(
         "mobilevit",
         {"title": "MobileViT: Light-weight, General-purpose, and Mobile-friendly Vision Transformer", "year": 2022},
-        build, CFG, __doc__, dict(epochs=10, batch=128, lr=2e-3, weight_decay=0.02),
+        build, CFG, __doc__, dict(epochs=10, batch=128, lr=2e-3, weight_decay=0.02, warmup_epochs=0.5, budget_minutes=10,
+                                      channels_last=True, augment="flip"),
         "MV2 inverted residual blocks (Conv+BN+SiLU, depthwise 3x3) and MobileViT blocks (local conv, unfold into "
         "patches, transformer, fold, 1x1 projection, concat + 3x3 fusion conv)")
