@@ -108,10 +108,12 @@ class DataOptionsTest {
 
     @Test
     void aBadValueExitsWithCodeTwoAndOneLine() {
-        CommandLine cl = new CommandLine(new Calibrate()).setExecutionExceptionHandler(new ErrorHandler());
+        // Mounted under slimnx, as the real commands are, so the message names the full command path.
+        CommandLine cl = new CommandLine(new SlimnxCommand()).addSubcommand("calibrate", new Calibrate())
+                .setExecutionExceptionHandler(new ErrorHandler());
         StringWriter err = new StringWriter();
         cl.setErr(new PrintWriter(err, true));
-        assertEquals(ExitCode.BAD_INPUT, cl.execute("--layout", "chw"));
+        assertEquals(ExitCode.BAD_INPUT, cl.execute("calibrate", "--layout", "chw"));
         assertEquals("slimnx calibrate: --layout must be nchw or nhwc, got 'chw'" + System.lineSeparator(), err.toString());
     }
 }
