@@ -148,8 +148,13 @@ public final class ValidateCommand implements Callable<Integer> {
         RunOptions runOptions = runOptions();
         Model baseline = OnnxReader.read(baselineFile);
         Model candidate = OnnxReader.read(candidateFile);
-        DataSpec dataSpec = dataPath == null ? referenceData().map(d -> data.toSpec(d.source(), d)).orElse(data.toSpec(null))
-                : data.toSpec(dataPath);
+        java.util.Optional<ReferenceModel> reference = dataPath == null ? referenceBaseline() : java.util.Optional.empty();
+        DataSpec dataSpec = reference.map(m -> {
+            DataSpec d = referenceData(m);
+            return data.toSpec(d.source(), d);
+        }).orElseGet(() -> data.toSpec(dataPath));
+        Map<String, int[]> heads = reference.filter(m -> m.task() == ReferenceModel.Task.MULTITASK && logitsOutput == null)
+                .map(ValidateCommand::heads).orElse(null);
         ProgressBar bar = ProgressBar.forTerminal(spec.commandLine().getErr());
 
         AccuracyRun.Result accuracy;
@@ -157,7 +162,9 @@ public final class ValidateCommand implements Callable<Integer> {
              ModelRunner b = ModelRunner.open(candidate, runOptions);
              Dataset ds = Datasets.open(dataSpec, baseline, "test")) {
             try {
-                accuracy = AccuracyRun.run(a, b, ds, evalBatch, task.equals("outputs") ? AccuracyRun.NO_LOGITS
+                accuracy = heads != null && !task.equals("outputs")
+                        ? AccuracyRun.runHeads(a, b, ds, evalBatch, heads, bar::update)
+                        : AccuracyRun.run(a, b, ds, evalBatch, task.equals("outputs") ? AccuracyRun.NO_LOGITS
                         : logitsOutput, bar::update);
                 if (task.equals("classification") && accuracy.accuracy() == null) {
                     throw new UserError("--task classification needs an output of shape [batch, classes];"
@@ -176,7 +183,7 @@ public final class ValidateCommand implements Callable<Integer> {
                             ModelRunner.ortVersion()),
                     new ValidationReport.DataFacts(dataSpec.source() == null ? "synthetic" : dataSpec.source().toString(),
                             accuracy.items(), accuracy.labelled()),
-                    accuracy.accuracy(), accuracy.outputs(), latency, List.of(), true);
+                    accuracy.accuracy(), accuracy.heads(), accuracy.outputs(), latency, List.of(), true);
             List<Gate.Result> results = new ArrayList<>();
             for (Gate g : parsedGates) {
                 try {
@@ -198,11 +205,8 @@ public final class ValidateCommand implements Callable<Integer> {
         }
     }
 
-    /**
-     * When the baseline is a reference model and no --data was given, its committed test set with
-     * the manifest's preprocessing (the user's options still override each value).
-     */
-    private java.util.Optional<DataSpec> referenceData() throws IOException {
+    /** The reference model the baseline file is, by SHA-256, if any. */
+    private java.util.Optional<ReferenceModel> referenceBaseline() throws IOException {
         ReferenceModels registry;
         try {
             registry = ReferenceModels.locate();
@@ -210,18 +214,36 @@ public final class ValidateCommand implements Callable<Integer> {
             return java.util.Optional.empty();
         }
         var match = registry.identify(baselineFile);
-        if (match.isEmpty()) {
-            return java.util.Optional.empty();
-        }
-        ReferenceModel m = match.get();
-        if (m.task() != ReferenceModel.Task.CLASSIFICATION) {
-            throw new UserError(baselineFile + " is the reference model '" + m.name() + "' (task "
-                    + m.task().name().toLowerCase(Locale.ROOT) + "); validating that task is not supported yet: give --data"
-                    + " to compare outputs, and use 'slimnx reference eval " + m.name() + "' for its metric");
-        }
+        match.ifPresent(m -> {
+            if (m.task() == ReferenceModel.Task.PACKED || m.task() == ReferenceModel.Task.DETECTION) {
+                throw new UserError(baselineFile + " is the reference model '" + m.name() + "' (task "
+                        + m.task().name().toLowerCase(Locale.ROOT) + "); validating that task is not supported yet:"
+                        + " give --data to compare outputs, and use 'slimnx reference eval " + m.name() + "' for its metric");
+            }
+        });
+        referenceRegistry = registry;
+        return match;
+    }
+
+    private ReferenceModels referenceRegistry;
+
+    /**
+     * A reference model's committed test set with the manifest's preprocessing (the user's data
+     * options still override each value).
+     */
+    private DataSpec referenceData(ReferenceModel m) {
         ReferenceModel.Preprocessing p = m.inputs().get(0).preprocessing();
-        return java.util.Optional.of(DataSpec.images(registry.dataFile("test_images"), "test",
-                new dev.slimnx.validate.data.ImagePreprocessing(p.scale(), p.mean(), p.std())));
+        return DataSpec.images(referenceRegistry.dataFile("test_images"), "test",
+                new dev.slimnx.validate.data.ImagePreprocessing(p.scale(), p.mean(), p.std()));
+    }
+
+    /** Each output of a multi-task reference model is a head with its own labelling. */
+    private static Map<String, int[]> heads(ReferenceModel m) {
+        Map<String, int[]> heads = new java.util.LinkedHashMap<>();
+        for (ReferenceModel.OutputSpec o : m.outputs()) {
+            heads.put(o.name(), m.labelMaps().get(o.name()));
+        }
+        return heads;
     }
 
     private RunOptions runOptions() {

@@ -32,11 +32,12 @@ public final class AccuracyRun {
      *
      * @param items items evaluated
      * @param labelled whether the data had labels
-     * @param accuracy classification figures, or null when no output looks like logits
+     * @param accuracy classification figures of the first (or only) head, or null when none is judged
+     * @param heads figures of every head judged, the first being {@code accuracy}
      * @param outputs per-output errors
      */
     public record Result(long items, boolean labelled, ValidationReport.Accuracy accuracy,
-                         List<ValidationReport.OutputError> outputs) {
+                         List<ValidationReport.Accuracy> heads, List<ValidationReport.OutputError> outputs) {
     }
 
     /**
@@ -53,14 +54,38 @@ public final class AccuracyRun {
      */
     public static Result run(ModelRunner baseline, ModelRunner candidate, Dataset data, int batchSize,
                              String logitsOutput, Progress progress) throws IOException {
-        List<String> outputs = commonOutputs(baseline, candidate);
         String logits = NO_LOGITS.equals(logitsOutput) ? null : logitsOutput != null ? logitsOutput : pickLogits(baseline);
-        if (logits != null && !outputs.contains(logits)) {
-            throw new IllegalArgumentException("no output '" + logits + "'; the outputs are " + outputs);
+        Map<String, int[]> heads = new LinkedHashMap<>();
+        if (logits != null) {
+            heads.put(logits, null);
+        }
+        return runHeads(baseline, candidate, data, batchSize, heads, progress);
+    }
+
+    /**
+     * Judges several classification heads at once, each against its own labelling of the items
+     * (a multi-task model such as Memory ViT: one head per task).
+     *
+     * @param baseline the reference runner
+     * @param candidate the runner judged
+     * @param data the data (consumed)
+     * @param batchSize items per run
+     * @param heads logits output → map from the data's label to that head's label (null: the data's labels)
+     * @param progress progress receiver
+     * @return the figures; {@code accuracy} is the first head's
+     * @throws IOException on data errors
+     */
+    public static Result runHeads(ModelRunner baseline, ModelRunner candidate, Dataset data, int batchSize,
+                                  Map<String, int[]> heads, Progress progress) throws IOException {
+        List<String> outputs = commonOutputs(baseline, candidate);
+        for (String h : heads.keySet()) {
+            if (!outputs.contains(h)) {
+                throw new IllegalArgumentException("no output '" + h + "'; the outputs are " + outputs);
+            }
         }
         Map<String, OutputErrorAccumulator> errors = new LinkedHashMap<>();
         outputs.forEach(o -> errors.put(o, new OutputErrorAccumulator()));
-        ClassificationAccumulator cls = null;
+        Map<String, ClassificationAccumulator> cls = new LinkedHashMap<>();
         long items = 0;
         boolean labelled = false;
         for (Batch b; (b = data.next(batchSize)) != null; ) {
@@ -71,13 +96,11 @@ public final class AccuracyRun {
                     errors.get(o).add(a.get(o).toFloatArray(), c.get(o).toFloatArray());
                 }
             }
-            if (logits != null) {
-                Tensor la = a.get(logits);
+            for (var head : heads.entrySet()) {
+                Tensor la = a.get(head.getKey());
                 int classes = (int) la.dims()[la.rank() - 1];
-                if (cls == null) {
-                    cls = new ClassificationAccumulator(classes);
-                }
-                cls.add(la.toFloatArray(), c.get(logits).toFloatArray(), b.labels(), b.size());
+                cls.computeIfAbsent(head.getKey(), k -> new ClassificationAccumulator(classes))
+                        .add(la.toFloatArray(), c.get(head.getKey()).toFloatArray(), relabel(b.labels(), head.getValue()), b.size());
             }
             labelled |= b.labels() != null;
             items += b.size();
@@ -88,14 +111,28 @@ public final class AccuracyRun {
             var r = acc.result();
             out.add(new ValidationReport.OutputError(name, r.maxAbs(), r.meanAbs(), r.cosine(), r.sqnrDb(), r.identical()));
         });
-        ValidationReport.Accuracy accuracy = null;
-        if (cls != null) {
-            var r = cls.result();
-            accuracy = new ValidationReport.Accuracy(logits, r.perClassBaseline().length, r.baselineTop1(),
+        List<ValidationReport.Accuracy> judged = new ArrayList<>();
+        cls.forEach((name, acc) -> {
+            var r = acc.result();
+            judged.add(new ValidationReport.Accuracy(name, r.perClassBaseline().length, r.baselineTop1(),
                     r.candidateTop1(), r.baselineTop5(), r.candidateTop5(), r.agreement(), r.top1Diff(),
-                    new double[] {r.top1DiffLow(), r.top1DiffHigh()}, r.perClassBaseline(), r.perClassCandidate());
+                    new double[] {r.top1DiffLow(), r.top1DiffHigh()}, r.perClassBaseline(), r.perClassCandidate()));
+        });
+        return new Result(items, labelled, judged.isEmpty() ? null : judged.get(0), List.copyOf(judged), out);
+    }
+
+    private static int[] relabel(int[] labels, int[] map) {
+        if (labels == null || map == null) {
+            return labels;
         }
-        return new Result(items, labelled, accuracy, out);
+        int[] out = new int[labels.length];
+        for (int i = 0; i < labels.length; i++) {
+            if (labels[i] < 0 || labels[i] >= map.length) {
+                throw new IllegalArgumentException("label " + labels[i] + " has no entry in the head's label map");
+            }
+            out[i] = map[labels[i]];
+        }
+        return out;
     }
 
     private static boolean isNumeric(Tensor t) {

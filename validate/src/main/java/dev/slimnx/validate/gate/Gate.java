@@ -17,7 +17,7 @@ import java.util.regex.Pattern;
  * @param threshold the number compared against
  */
 public record Gate(String expression, String field, Op op, double threshold) {
-    private static final Pattern FORM = Pattern.compile("\\s*([A-Za-z_][A-Za-z0-9_]*(?:@[0-9]+)?)\\s*(<=|>=|==|!=|<|>)\\s*([-+]?[0-9]*\\.?[0-9]+(?:[eE][-+]?[0-9]+)?)\\s*");
+    private static final Pattern FORM = Pattern.compile("\\s*([A-Za-z_][A-Za-z0-9_]*(?:@[0-9]+|:[A-Za-z0-9_.:/-]+)?)\\s*(<=|>=|==|!=|<|>)\\s*([-+]?[0-9]*\\.?[0-9]+(?:[eE][-+]?[0-9]+)?)\\s*");
 
     /** Comparisons a gate can make. */
     public enum Op {

@@ -32,8 +32,7 @@ public final class MarkdownReport {
             s.setLength(s.length() - 2);
             s.append("\n\n");
         }
-        if (r.accuracy() != null) {
-            var a = r.accuracy();
+        for (var a : r.heads()) {
             s.append("| accuracy (`").append(a.output()).append("`) | baseline | candidate | difference |\n")
                     .append("| --- | ---: | ---: | ---: |\n");
             s.append("| top-1 | ").append(Numbers.pct(a.baselineTop1())).append(" | ").append(Numbers.pct(a.candidateTop1()))

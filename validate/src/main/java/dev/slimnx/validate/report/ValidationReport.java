@@ -16,14 +16,15 @@ import java.util.Map;
  * @param candidate the model judged
  * @param runtime how both ran
  * @param data what they ran on
- * @param accuracy classification figures, or null when the task has none
+ * @param accuracy classification figures of the first head, or null when the task has none
+ * @param heads figures of every classification head judged (several for a multi-task model)
  * @param outputs per-output error of candidate vs baseline
  * @param latency interleaved latency per batch size (empty when not measured)
  * @param gates gate outcomes, in the order given
  * @param passed true when every gate passed
  */
 public record ValidationReport(String schema, String created, ModelFacts baseline, ModelFacts candidate,
-                               RuntimeFacts runtime, DataFacts data, Accuracy accuracy, List<OutputError> outputs,
+                               RuntimeFacts runtime, DataFacts data, Accuracy accuracy, List<Accuracy> heads, List<OutputError> outputs,
                                List<LatencyFacts> latency, List<GateOutcome> gates, boolean passed) {
     /** Version of the JSON schema. */
     public static final String SCHEMA = "slimnx.validate/1";
@@ -120,7 +121,8 @@ public record ValidationReport(String schema, String created, ModelFacts baselin
      * The fields gates may name, flattened from the report. Accuracies are in percentage points
      * ({@code top1_drop} = baseline − candidate, so positive means the candidate lost accuracy);
      * ratios are candidate / baseline except speedups, which are baseline time / candidate time.
-     * {@code p50_speedup} is at the first batch size measured; {@code p50_speedup@B} at batch B.
+     * {@code p50_speedup} is at the first batch size measured; {@code p50_speedup@B} at batch B;
+     * {@code top1_drop:OUTPUT} (and {@code top1_candidate:}, {@code agreement:}) for each head.
      *
      * @return field name → value (NaN when not measured)
      */
@@ -132,6 +134,11 @@ public record ValidationReport(String schema, String created, ModelFacts baselin
         f.put("top1_drop", accuracy == null ? nan : 100 * (accuracy.baselineTop1() - accuracy.candidateTop1()));
         f.put("top5_drop", accuracy == null ? nan : 100 * (accuracy.baselineTop5() - accuracy.candidateTop5()));
         f.put("agreement", accuracy == null ? nan : accuracy.agreement());
+        for (Accuracy h : heads) {
+            f.put("top1_candidate:" + h.output(), 100 * h.candidateTop1());
+            f.put("top1_drop:" + h.output(), 100 * (h.baselineTop1() - h.candidateTop1()));
+            f.put("agreement:" + h.output(), h.agreement());
+        }
         f.put("size_ratio", ratio(candidate.bytes(), baseline.bytes()));
         f.put("params_ratio", ratio(candidate.params(), baseline.params()));
         f.put("macs_ratio", ratio(candidate.macs(), baseline.macs()));
@@ -180,7 +187,7 @@ public record ValidationReport(String schema, String created, ModelFacts baselin
             outcomes.add(GateOutcome.of(r));
             ok &= r.passed();
         }
-        return new ValidationReport(schema, created, baseline, candidate, runtime, data, accuracy, outputs, latency,
+        return new ValidationReport(schema, created, baseline, candidate, runtime, data, accuracy, heads, outputs, latency,
                 List.copyOf(outcomes), ok);
     }
 }
