@@ -298,6 +298,7 @@ final class IrToProto {
                 if (tt.shape() != null) {
                     tb.setShape(shape(tt.shape()));
                 }
+                unknown(tb, tt.innerExtra());
                 b.setTensorType(tb);
             }
             case ValueType.SparseTensorType st -> {
@@ -305,6 +306,7 @@ final class IrToProto {
                 if (st.shape() != null) {
                     sb.setShape(shape(st.shape()));
                 }
+                unknown(sb, st.innerExtra());
                 b.setSparseTensorType(sb);
             }
             case ValueType.SequenceType s -> {
@@ -312,6 +314,7 @@ final class IrToProto {
                 if (s.elemType() != null) {
                     sb.setElemType(type(s.elemType()));
                 }
+                unknown(sb, s.innerExtra());
                 b.setSequenceType(sb);
             }
             case ValueType.MapType m -> {
@@ -319,6 +322,7 @@ final class IrToProto {
                 if (m.valueType() != null) {
                     mb.setValueType(type(m.valueType()));
                 }
+                unknown(mb, m.innerExtra());
                 b.setMapType(mb);
             }
             case ValueType.OptionalType o -> {
@@ -326,10 +330,14 @@ final class IrToProto {
                 if (o.elemType() != null) {
                     ob.setElemType(type(o.elemType()));
                 }
+                unknown(ob, o.innerExtra());
                 b.setOptionalType(ob);
             }
-            case ValueType.OpaqueType o -> b.setOpaqueType(
-                    TypeProto.Opaque.newBuilder().setDomain(o.domain()).setName(o.name()));
+            case ValueType.OpaqueType o -> {
+                TypeProto.Opaque.Builder ob = TypeProto.Opaque.newBuilder().setDomain(o.domain()).setName(o.name());
+                unknown(ob, o.innerExtra());
+                b.setOpaqueType(ob);
+            }
             case ValueType.UnsetType u -> {
             }
         }
@@ -347,8 +355,10 @@ final class IrToProto {
                 case UNKNOWN -> {
                 }
             }
+            unknown(db, d.extra());
             b.addDim(db);
         }
+        unknown(b, s.extra());
         return b.build();
     }
 
@@ -457,7 +467,9 @@ final class IrToProto {
     private static List<StringStringEntryProto> pairs(List<StringPair> pairs) {
         List<StringStringEntryProto> out = new ArrayList<>(pairs.size());
         for (StringPair p : pairs) {
-            out.add(entry(p.key(), p.value()));
+            StringStringEntryProto.Builder b = StringStringEntryProto.newBuilder().setKey(p.key()).setValue(p.value());
+            unknown(b, p.extra());
+            out.add(b.build());
         }
         return out;
     }

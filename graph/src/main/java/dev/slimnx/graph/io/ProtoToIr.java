@@ -365,23 +365,27 @@ final class ProtoToIr {
         return switch (p.getValueCase()) {
             case TENSOR_TYPE -> {
                 var t = p.getTensorType();
-                checkNoUnknown(t, path + ".tensor_type");
                 yield new ValueType.TensorType(elemType(t.getElemType()),
-                        t.hasShape() ? shape(t.getShape(), path + ".tensor_type.shape") : null, den, extra);
+                        t.hasShape() ? shape(t.getShape(), path + ".tensor_type.shape") : null, den, extra,
+                        extra(t, path + ".tensor_type"));
             }
             case SPARSE_TENSOR_TYPE -> {
                 var t = p.getSparseTensorType();
                 yield new ValueType.SparseTensorType(elemType(t.getElemType()),
-                        t.hasShape() ? shape(t.getShape(), path + ".sparse_tensor_type.shape") : null, den, extra);
+                        t.hasShape() ? shape(t.getShape(), path + ".sparse_tensor_type.shape") : null, den, extra,
+                        extra(t, path + ".sparse_tensor_type"));
             }
             case SEQUENCE_TYPE -> new ValueType.SequenceType(p.getSequenceType().hasElemType()
-                    ? type(p.getSequenceType().getElemType(), path + ".sequence_type.elem_type") : null, den, extra);
+                    ? type(p.getSequenceType().getElemType(), path + ".sequence_type.elem_type") : null, den, extra,
+                    extra(p.getSequenceType(), path + ".sequence_type"));
             case MAP_TYPE -> new ValueType.MapType(elemType(p.getMapType().getKeyType()), p.getMapType().hasValueType()
-                    ? type(p.getMapType().getValueType(), path + ".map_type.value_type") : null, den, extra);
+                    ? type(p.getMapType().getValueType(), path + ".map_type.value_type") : null, den, extra,
+                    extra(p.getMapType(), path + ".map_type"));
             case OPTIONAL_TYPE -> new ValueType.OptionalType(p.getOptionalType().hasElemType()
-                    ? type(p.getOptionalType().getElemType(), path + ".optional_type.elem_type") : null, den, extra);
+                    ? type(p.getOptionalType().getElemType(), path + ".optional_type.elem_type") : null, den, extra,
+                    extra(p.getOptionalType(), path + ".optional_type"));
             case OPAQUE_TYPE -> new ValueType.OpaqueType(p.getOpaqueType().getDomain(), p.getOpaqueType().getName(),
-                    den, extra);
+                    den, extra, extra(p.getOpaqueType(), path + ".opaque_type"));
             case VALUE_NOT_SET -> new ValueType.UnsetType(den, extra);
         };
     }
@@ -391,19 +395,21 @@ final class ProtoToIr {
     }
 
     private Shape shape(TensorShapeProto p, String path) throws ModelFormatException {
-        checkNoUnknown(p, path);
+        OpaqueFields shapeExtra = extra(p, path);
         List<Dim> dims = new ArrayList<>(p.getDimCount());
         for (int i = 0; i < p.getDimCount(); i++) {
             TensorShapeProto.Dimension d = p.getDim(i);
-            checkNoUnknown(d, path + ".dim[" + i + "]");
+            OpaqueFields dimExtra = extra(d, path + ".dim[" + i + "]");
             Dim dim = switch (d.getValueCase()) {
                 case DIM_VALUE -> Dim.of(d.getDimValue());
                 case DIM_PARAM -> Dim.symbolic(d.getDimParam());
                 case VALUE_NOT_SET -> Dim.unknown();
             };
-            dims.add(d.getDenotation().isEmpty() ? dim : dim.withDenotation(d.getDenotation()));
+            dim = d.getDenotation().isEmpty() ? dim : dim.withDenotation(d.getDenotation());
+            dims.add(dimExtra.isEmpty() ? dim : dim.withExtra(dimExtra));
         }
-        return Shape.of(dims);
+        Shape shape = Shape.of(dims);
+        return shapeExtra.isEmpty() ? shape : shape.withExtra(shapeExtra);
     }
 
     private Attribute attribute(AttributeProto p, String path, Scope scope) throws ModelFormatException {
@@ -740,13 +746,13 @@ final class ProtoToIr {
         }
     }
 
-    private static List<StringPair> pairs(List<StringStringEntryProto> entries) {
+    private List<StringPair> pairs(List<StringStringEntryProto> entries) throws ModelFormatException {
         if (entries.isEmpty()) {
             return List.of();
         }
         List<StringPair> out = new ArrayList<>(entries.size());
         for (StringStringEntryProto e : entries) {
-            out.add(new StringPair(e.getKey(), e.getValue()));
+            out.add(new StringPair(e.getKey(), e.getValue(), extra(e, "string entry '" + e.getKey() + "'")));
         }
         return out;
     }
@@ -763,14 +769,6 @@ final class ProtoToIr {
         }
         checkWireTypes(m, unknown, path);
         return OpaqueFields.of(unknown.toByteArray());
-    }
-
-    /** For nested messages the IR does not carry unknown fields of: wrong wire types still fail. */
-    private void checkNoUnknown(Message m, String path) throws ModelFormatException {
-        UnknownFieldSet unknown = m.getUnknownFields();
-        if (!unknown.asMap().isEmpty()) {
-            checkWireTypes(m, unknown, path);
-        }
     }
 
     private void checkWireTypes(Message m, UnknownFieldSet unknown, String path) throws ModelFormatException {

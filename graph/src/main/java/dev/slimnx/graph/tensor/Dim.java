@@ -9,7 +9,7 @@ import java.util.Objects;
  * since two dims of the same size are interchangeable for inference whatever they are called.
  */
 public final class Dim {
-    private static final Dim UNKNOWN = new Dim(Kind.UNKNOWN, 0, null, "");
+    private static final Dim UNKNOWN = new Dim(Kind.UNKNOWN, 0, null, "", OpaqueFields.NONE);
 
     /** What a dim says about its size. */
     public enum Kind { KNOWN, SYMBOLIC, UNKNOWN }
@@ -18,12 +18,14 @@ public final class Dim {
     private final long value;
     private final String param;
     private final String denotation;
+    private final OpaqueFields extra;
 
-    private Dim(Kind kind, long value, String param, String denotation) {
+    private Dim(Kind kind, long value, String param, String denotation, OpaqueFields extra) {
         this.kind = kind;
         this.value = value;
         this.param = param;
         this.denotation = Objects.requireNonNull(denotation);
+        this.extra = Objects.requireNonNull(extra);
     }
 
     /**
@@ -31,7 +33,7 @@ public final class Dim {
      * @return a dim of known size
      */
     public static Dim of(long value) {
-        return new Dim(Kind.KNOWN, value, null, "");
+        return new Dim(Kind.KNOWN, value, null, "", OpaqueFields.NONE);
     }
 
     /**
@@ -39,7 +41,7 @@ public final class Dim {
      * @return a symbolic dim
      */
     public static Dim symbolic(String name) {
-        return new Dim(Kind.SYMBOLIC, 0, Objects.requireNonNull(name), "");
+        return new Dim(Kind.SYMBOLIC, 0, Objects.requireNonNull(name), "", OpaqueFields.NONE);
     }
 
     /** @return a dim of unknown size */
@@ -52,7 +54,20 @@ public final class Dim {
      * @return this dim with that denotation
      */
     public Dim withDenotation(String denotation) {
-        return new Dim(kind, value, param, denotation);
+        return new Dim(kind, value, param, denotation, extra);
+    }
+
+    /**
+     * @param fields uninterpreted fields of the file's {@code Dimension} message
+     * @return this dim carrying them (they take no part in equality)
+     */
+    public Dim withExtra(OpaqueFields fields) {
+        return new Dim(kind, value, param, denotation, fields);
+    }
+
+    /** @return uninterpreted fields of the {@code Dimension} message */
+    public OpaqueFields extra() {
+        return extra;
     }
 
     public Kind kind() {

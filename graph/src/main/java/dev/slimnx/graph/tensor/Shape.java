@@ -7,9 +7,28 @@ import java.util.List;
 /** An immutable tensor shape: a list of {@link Dim}s. A scalar has rank 0. */
 public final class Shape {
     private final List<Dim> dims;
+    private final OpaqueFields extra;
+
+    private Shape(List<Dim> dims, OpaqueFields extra) {
+        this.dims = List.copyOf(dims);
+        this.extra = extra;
+    }
 
     private Shape(List<Dim> dims) {
-        this.dims = List.copyOf(dims);
+        this(dims, OpaqueFields.NONE);
+    }
+
+    /**
+     * @param fields uninterpreted fields of the file's {@code TensorShapeProto}
+     * @return this shape carrying them (they take no part in equality)
+     */
+    public Shape withExtra(OpaqueFields fields) {
+        return new Shape(dims, fields);
+    }
+
+    /** @return uninterpreted fields of the {@code TensorShapeProto} */
+    public OpaqueFields extra() {
+        return extra;
     }
 
     /**

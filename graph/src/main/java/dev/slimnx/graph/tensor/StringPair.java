@@ -8,10 +8,20 @@ import java.util.Objects;
  *
  * @param key the key
  * @param value the value
+ * @param extra uninterpreted fields of the entry
  */
-public record StringPair(String key, String value) {
+public record StringPair(String key, String value, OpaqueFields extra) {
     public StringPair {
         Objects.requireNonNull(key);
         Objects.requireNonNull(value);
+        Objects.requireNonNull(extra);
+    }
+
+    /**
+     * @param key the key
+     * @param value the value
+     */
+    public StringPair(String key, String value) {
+        this(key, value, OpaqueFields.NONE);
     }
 }

@@ -16,19 +16,29 @@ public sealed interface ValueType {
     /** @return uninterpreted fields of the {@code TypeProto} */
     OpaqueFields extra();
 
+    /** @return uninterpreted fields of the inner message ({@code TypeProto.Tensor}, {@code .Sequence}, ...) */
+    OpaqueFields innerExtra();
+
     /**
      * A dense tensor.
      *
      * @param elemType element type; UNDEFINED when the file did not say
      * @param shape the shape, or null when even the rank is unknown
      * @param denotation ONNX denotation
-     * @param extra uninterpreted fields
+     * @param extra uninterpreted fields of the {@code TypeProto}
+     * @param innerExtra uninterpreted fields of its {@code TypeProto.Tensor}
      */
-    record TensorType(DataType elemType, Shape shape, String denotation, OpaqueFields extra) implements ValueType {
+    record TensorType(DataType elemType, Shape shape, String denotation, OpaqueFields extra, OpaqueFields innerExtra) implements ValueType {
+        /** Without uninterpreted inner fields. */
+        public TensorType(DataType elemType, Shape shape, String denotation, OpaqueFields extra) {
+            this(elemType, shape, denotation, extra, OpaqueFields.NONE);
+        }
+
         public TensorType {
             Objects.requireNonNull(elemType);
             Objects.requireNonNull(denotation);
             Objects.requireNonNull(extra);
+            Objects.requireNonNull(innerExtra);
         }
 
         /**
@@ -45,28 +55,53 @@ public sealed interface ValueType {
          * @return this type with another shape
          */
         public TensorType withShape(Shape newShape) {
-            return new TensorType(elemType, newShape, denotation, extra);
+            return new TensorType(elemType, newShape, denotation, extra, innerExtra);
         }
     }
 
     /** A sparse tensor, as {@link TensorType}. */
-    record SparseTensorType(DataType elemType, Shape shape, String denotation, OpaqueFields extra) implements ValueType {
+    record SparseTensorType(DataType elemType, Shape shape, String denotation, OpaqueFields extra, OpaqueFields innerExtra) implements ValueType {
+        /** Without uninterpreted inner fields. */
+        public SparseTensorType(DataType elemType, Shape shape, String denotation, OpaqueFields extra) {
+            this(elemType, shape, denotation, extra, OpaqueFields.NONE);
+        }
+
     }
 
     /** A sequence of elements of one type; {@code elemType} may be null when unspecified. */
-    record SequenceType(ValueType elemType, String denotation, OpaqueFields extra) implements ValueType {
+    record SequenceType(ValueType elemType, String denotation, OpaqueFields extra, OpaqueFields innerExtra) implements ValueType {
+        /** Without uninterpreted inner fields. */
+        public SequenceType(ValueType elemType, String denotation, OpaqueFields extra) {
+            this(elemType, denotation, extra, OpaqueFields.NONE);
+        }
+
     }
 
     /** A map; {@code valueType} may be null when unspecified. */
-    record MapType(DataType keyType, ValueType valueType, String denotation, OpaqueFields extra) implements ValueType {
+    record MapType(DataType keyType, ValueType valueType, String denotation, OpaqueFields extra, OpaqueFields innerExtra) implements ValueType {
+        /** Without uninterpreted inner fields. */
+        public MapType(DataType keyType, ValueType valueType, String denotation, OpaqueFields extra) {
+            this(keyType, valueType, denotation, extra, OpaqueFields.NONE);
+        }
+
     }
 
     /** An optional value; {@code elemType} may be null when unspecified. */
-    record OptionalType(ValueType elemType, String denotation, OpaqueFields extra) implements ValueType {
+    record OptionalType(ValueType elemType, String denotation, OpaqueFields extra, OpaqueFields innerExtra) implements ValueType {
+        /** Without uninterpreted inner fields. */
+        public OptionalType(ValueType elemType, String denotation, OpaqueFields extra) {
+            this(elemType, denotation, extra, OpaqueFields.NONE);
+        }
+
     }
 
     /** An opaque type known by domain and name. */
-    record OpaqueType(String domain, String name, String denotation, OpaqueFields extra) implements ValueType {
+    record OpaqueType(String domain, String name, String denotation, OpaqueFields extra, OpaqueFields innerExtra) implements ValueType {
+        /** Without uninterpreted inner fields. */
+        public OpaqueType(String domain, String name, String denotation, OpaqueFields extra) {
+            this(domain, name, denotation, extra, OpaqueFields.NONE);
+        }
+
     }
 
     /**
@@ -74,5 +109,9 @@ public sealed interface ValueType {
      * nobody wrote down) and kept as such.
      */
     record UnsetType(String denotation, OpaqueFields extra) implements ValueType {
+        @Override
+        public OpaqueFields innerExtra() {
+            return OpaqueFields.NONE;
+        }
     }
 }

@@ -290,6 +290,42 @@ class LosslessRoundTripTest {
         assertEquals(original, roundTrip(original));
     }
 
+    /**
+     * Unknown fields inside the small nested messages: a type's Tensor/Sequence/Map/Optional/
+     * SparseTensor/Opaque part, the shape, each dimension, and string entries (metadata and
+     * external-data entries alike).
+     */
+    @Test
+    void unknownFieldsInsideNestedMessagesSurvive() throws Exception {
+        TensorShapeProto shape = TensorShapeProto.newBuilder()
+                .addDim(TensorShapeProto.Dimension.newBuilder().setDimParam("batch").setUnknownFields(unknown("dim0")))
+                .addDim(TensorShapeProto.Dimension.newBuilder().setDimValue(4).setUnknownFields(unknown("dim1")))
+                .setUnknownFields(unknown("shape")).build();
+        TypeProto tensor = TypeProto.newBuilder().setTensorType(TypeProto.Tensor.newBuilder().setElemType(1)
+                .setShape(shape).setUnknownFields(unknown("tensor_type"))).build();
+        TypeProto sequence = TypeProto.newBuilder().setSequenceType(TypeProto.Sequence.newBuilder()
+                .setElemType(tensor).setUnknownFields(unknown("sequence_type"))).build();
+        TypeProto map = TypeProto.newBuilder().setMapType(TypeProto.Map.newBuilder().setKeyType(7)
+                .setValueType(tensor).setUnknownFields(unknown("map_type"))).build();
+        TypeProto optional = TypeProto.newBuilder().setOptionalType(TypeProto.Optional.newBuilder()
+                .setElemType(tensor).setUnknownFields(unknown("optional_type"))).build();
+        TypeProto sparse = TypeProto.newBuilder().setSparseTensorType(TypeProto.SparseTensor.newBuilder()
+                .setElemType(1).setShape(shape).setUnknownFields(unknown("sparse_tensor_type"))).build();
+        TypeProto opaque = TypeProto.newBuilder().setOpaqueType(TypeProto.Opaque.newBuilder().setDomain("d")
+                .setName("n").setUnknownFields(unknown("opaque_type"))).build();
+        GraphProto g = GraphProto.newBuilder().setName("g")
+                .addNode(node("Identity", List.of("x"), List.of("y")))
+                .addInput(info("x", tensor)).addOutput(info("y", tensor))
+                .addValueInfo(info("s", sequence)).addValueInfo(info("m", map)).addValueInfo(info("o", optional))
+                .addValueInfo(info("sp", sparse)).addValueInfo(info("op", opaque))
+                .addMetadataProps(kv("k", "v").toBuilder().setUnknownFields(unknown("entry")))
+                .build();
+        ModelProto original = ModelProto.newBuilder().setIrVersion(9).setGraph(g)
+                .addOpsetImport(OperatorSetIdProto.newBuilder().setVersion(17))
+                .addMetadataProps(kv("author", "me").toBuilder().setUnknownFields(unknown("model entry"))).build();
+        assertEquals(original, roundTrip(original));
+    }
+
     @Test
     void everythingSurvivesThroughAFileToo(@TempDir Path dir) throws Exception {
         ModelProto original = everything();
