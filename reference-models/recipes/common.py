@@ -426,12 +426,14 @@ def image_input_spec(name="input", h=28, w=28):
 
 
 # ---------------------------------------------------------------- driver
-def run_classifier(name, paper, build_fn, cfg, description, parser_defaults, mechanism):
-    """Shared driver for the single-input classifiers (vit, deepvit, ...)."""
+def run_classifier(name, paper, build_fn, cfg, description, parser_defaults, mechanism, init_fn=None):
+    """Shared driver for the single-input classifiers (vit, deepvit, ...).
+    init_fn(model, args) -> description: optional warm start (recorded in the log)."""
     args = base_parser(description, **parser_defaults).parse_args()
     setup(args)
     data = load_fmnist(args.fashion_mnist)
     model = build_fn()
+    init = init_fn(model, args) if init_fn else "random (seeded)"
     params = count_params(model)
     print(f"{name}: {params} parameters, cfg {cfg}", flush=True)
     t0 = time.time()
@@ -447,8 +449,16 @@ def run_classifier(name, paper, build_fn, cfg, description, parser_defaults, mec
         "inputs": [image_input_spec()],
         "outputs": [{"name": "logits", "shape": ["batch", 10], "dtype": "float32",
                      "meaning": "class logits (argmax = predicted class, classes " + ", ".join(CLASSES) + ")"}],
-        "params": params, "training": recipe_dict(args), "seed": args.seed,
+        "params": params, "training": recipe_dict(args, initialisation=init), "seed": args.seed,
         "train_minutes": round(state["seconds"] / 60, 2),
         "metric": {"name": "top1", "split": "Fashion-MNIST test (10,000)", "pytorch": round(acc, 4)},
         "history": state["history"], "onnx": onnx_info})
     return model, acc
+
+
+def load_vit_weights(args):
+    """State dict of the trained `vit` reference model (checkpoint in the work dir; run vit.py first)."""
+    path = os.path.join(args.work, "vit.ckpt")
+    if not os.path.exists(path):
+        raise SystemExit(f"{path} missing: run vit.py first (same --work)")
+    return torch.load(path)["model"]

@@ -34,9 +34,18 @@ def build():
     return ViT(**CFG, attn_factory=ReAttention)
 
 
+def init_from_vit(model, args):
+    """Warm start: every weight shared with the trained vit (same CFG) is copied; Theta and the
+    head norm are new. Re-attention changes the attention maps, so all weights are trained."""
+    missing, unexpected = model.load_state_dict(common.load_vit_weights(args), strict=False)
+    assert not unexpected, unexpected
+    assert all(".attn.theta" in k or ".attn.head_norm." in k for k in missing), missing
+    return "warm start from the trained vit reference model (new per block: Theta, head LayerNorm)"
+
+
 if __name__ == "__main__":
     common.run_classifier(
         "deepvit", {"title": "DeepViT: Towards Deeper Vision Transformer", "year": 2021},
-        build, CFG, __doc__, dict(epochs=12, batch=128, lr=1.5e-3, warmup_epochs=0.5, budget_minutes=11, augment="flip"),
+        build, CFG, __doc__, dict(epochs=5, batch=128, lr=1e-3, warmup_epochs=0.3, budget_minutes=6, augment="flip"),
         "ViT with Re-Attention: learnable HxH head-mixing matrix applied to the softmaxed attention maps, "
-        "followed by LayerNorm over the head axis")
+        "followed by LayerNorm over the head axis", init_fn=init_from_vit)

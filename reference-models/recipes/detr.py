@@ -1,7 +1,7 @@
 """DETR (Carion et al., "End-to-End Object Detection with Transformers", ECCV 2020) on
 64x64 canvases holding 1-4 Fashion-MNIST items (deterministic generator, synthetic.py).
 
-CNN backbone (3 stride-2 Conv+BN+ReLU), 1x1 projection, learned 2-D position
+CNN backbone (3 stride-2 3x3 Conv+BN+ReLU), 1x1 projection, learned 2-D position
 embeddings, transformer encoder-decoder (post-LN as in DETR), learned object queries,
 class head (10 classes + no-object) and 3-layer box MLP (sigmoid cx,cy,w,h).
 Training: Hungarian matching (exact, brute force over assignments: <= 4 objects)
@@ -80,8 +80,7 @@ class DETR(nn.Module):
         super().__init__()
         layers, cin = [], 1
         for c in backbone:
-            layers += [nn.Conv2d(cin, c, 3, 2, 1, bias=False), nn.BatchNorm2d(c), nn.ReLU(),
-                       nn.Conv2d(c, c, 3, 1, 1, bias=False), nn.BatchNorm2d(c), nn.ReLU()]
+            layers += [nn.Conv2d(cin, c, 3, 2, 1, bias=False), nn.BatchNorm2d(c), nn.ReLU()]
             cin = c
         self.backbone = nn.Sequential(*layers)                       # 64 -> 8
         self.dim = dim
@@ -236,7 +235,7 @@ def evaluate(model, x, boxes, classes):
 
 def main():
     args = common.base_parser(__doc__, epochs=15, batch=64, lr=1e-3, weight_decay=1e-4, warmup_epochs=0.5,
-                              distill=False, budget_minutes=12).parse_args()
+                              distill=False, budget_minutes=9).parse_args()
     common.setup(args)
     xtr_u8, ytr, xte_u8, yte = common.load_fmnist_uint8(args.fashion_mnist)
     if args.limit:

@@ -125,7 +125,7 @@ if __name__ == "__main__":
     common.run_classifier(
         "efficientvit",
         {"title": "EfficientViT: Memory Efficient Vision Transformer with Cascaded Group Attention", "year": 2023},
-        build, CFG, __doc__, dict(epochs=10, batch=128, lr=2e-3, weight_decay=0.025, warmup_epochs=0.5, budget_minutes=10,
+        build, CFG, __doc__, dict(epochs=10, batch=128, lr=2e-3, weight_decay=0.025, warmup_epochs=0.5, budget_minutes=8,
                                       channels_last=True, augment="flip"),
         "sandwich blocks (DW+FFN, cascaded group attention, DW+FFN), per-head channel splits with cascade add, "
         "depthwise conv on Q, key dim < value dim, FFN ratio 2, BatchNorm only, ReLU, inverted-residual subsampling")

@@ -100,7 +100,7 @@ if __name__ == "__main__":
     common.run_classifier(
         "mobilevitv2",
         {"title": "Separable Self-attention for Mobile Vision Transformers", "year": 2022},
-        build, CFG, __doc__, dict(epochs=10, batch=128, lr=2e-3, weight_decay=0.02, warmup_epochs=0.5, budget_minutes=8,
+        build, CFG, __doc__, dict(epochs=10, batch=128, lr=2e-3, weight_decay=0.02, warmup_epochs=0.5, budget_minutes=7,
                                       channels_last=True, augment="flip"),
         "MV2 blocks + MobileViTv2 blocks with separable self-attention (d->1 context scores, softmax over tokens, "
         "context vector, ReLU value branch), no skip/fusion in the block")

@@ -91,6 +91,29 @@ def build():
     return NaViT(**CFG)
 
 
+def init_from_vit(model, vit_state):
+    """Warm start from the trained `vit` (same width/depth/heads, 7x7 patches): the patch conv
+    becomes the linear patch embedding, blocks/norm/head are copied, and the 4x4 learned
+    positions are factorised: pos_y[r] = mean_c P[r,c] - m/2, pos_x[c] = mean_r P[r,c] - m/2
+    (m = mean of all P); row/column 4 (35x35 images only) copies row/column 3."""
+    sd = {}
+    w = vit_state["patch_embed.weight"]
+    sd["patch_embed.weight"] = w.reshape(w.shape[0], -1)
+    sd["patch_embed.bias"] = vit_state["patch_embed.bias"]
+    grid = vit_state["pos_embed"][0, 1:].reshape(4, 4, -1)
+    m = grid.mean((0, 1))
+    py, px = grid.mean(1) - m / 2, grid.mean(0) - m / 2
+    sd["pos_y.weight"] = torch.cat([py, py[3:4]])
+    sd["pos_x.weight"] = torch.cat([px, px[3:4]])
+    for k, v in vit_state.items():
+        if k.startswith("blocks."):
+            sd[k.replace(".attn.", ".")] = v
+        elif k.startswith("norm.") or k.startswith("head."):
+            sd[k] = v
+    model.load_state_dict(sd, strict=True)
+    return "warm start from the trained vit reference model (patch embedding, factorised positions, blocks, head)"
+
+
 def make_batch(images, sizes, packs):
     """Build one padded training batch from a list of packs (lists of image indices)."""
     arrays = [syn.navit_build_pack(images, sizes, m, pad_to=syn.NAVIT_MAX_TOKENS) for m in packs]
@@ -123,8 +146,10 @@ def evaluate_stream(model, images, labels, seed=syn.NAVIT_EVAL_SEED):
 
 
 def main():
-    args = common.base_parser(__doc__, epochs=10, batch=16, lr=1.5e-3, warmup_epochs=0.5,
-                              budget_minutes=10, augment="flip").parse_args()
+    parser = common.base_parser(__doc__, epochs=5, batch=16, lr=1e-3, warmup_epochs=0.3,
+                                budget_minutes=7, augment="flip")
+    parser.add_argument("--no-init-from-vit", dest="init_from_vit", action="store_false", default=True)
+    args = parser.parse_args()
     common.setup(args)
     xtr, ytr, xte, yte = common.load_fmnist(args.fashion_mnist)
     if args.limit:
@@ -132,8 +157,9 @@ def main():
     tlog = common.teacher_logits(args, (xtr, ytr, xte, yte)) if args.distill else None
     te_imgs, te_labels = xte[:, 0].numpy(), yte.numpy()
     model = build()
+    init = init_from_vit(model, common.load_vit_weights(args)) if args.init_from_vit else "random (seeded)"
     params = common.count_params(model)
-    print(f"navit: {params} parameters", flush=True)
+    print(f"navit: {params} parameters, init: {init}", flush=True)
     decay = [p for n, p in model.named_parameters() if p.ndim > 1 and "pos" not in n]
     no_decay = [p for n, p in model.named_parameters() if not (p.ndim > 1 and "pos" not in n)]
     opt = torch.optim.AdamW([{"params": decay, "weight_decay": args.weight_decay},
@@ -231,7 +257,7 @@ def main():
         "params": params, "training": common.recipe_dict(
             args, augmentation=common.AUGMENT_TEXT[args.augment] + " on the 28x28 image, then random size (SplitMix64 seeded per epoch) and "
                                "greedy packing of a shuffled order; training packs padded to 128 tokens",
-            packs_per_batch=args.batch),
+            packs_per_batch=args.batch, initialisation=init),
         "seed": args.seed, "train_minutes": round(state["seconds"] / 60, 2),
         "metric": {"name": "top1", "split": f"mixed-resolution stream of the 10,000 test images ({npacks} packs, "
                                             f"seed {hex(syn.NAVIT_EVAL_SEED)}, see README)",
