@@ -87,7 +87,8 @@ public final class BuildManifestCommand implements Callable<Integer> {
     private ObjectNode entry(ObjectMapper json, String name, JsonNode log, Path onnx) throws IOException {
         ObjectNode e = json.createObjectNode();
         e.put("name", name);
-        e.put("paper", log.path("paper").asText());
+        JsonNode paper = log.path("paper");
+        e.put("paper", paper.isObject() ? paper.path("title").asText() + " (" + paper.path("year").asText() + ")" : paper.asText());
         e.put("file", "models/" + name + ".onnx");
         e.put("sha256", ReferenceModels.sha256(onnx));
         e.put("task", task(name));
