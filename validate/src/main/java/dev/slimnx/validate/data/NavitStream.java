@@ -5,18 +5,18 @@ import java.util.List;
 
 /**
  * NaViT's mixed-resolution evaluation stream (Patch n' Pack): each 28×28 test image is resized to
- * one of four sizes chosen by {@link SplitMix64}, cut into 4×4 patches, and consecutive images are
- * packed greedily into sequences of at most 256 tokens and 8 images. This is the exact algorithm of
+ * one of four sizes chosen by {@link SplitMix64}, cut into 7×7 patches, and consecutive images are
+ * packed greedily into sequences of at most 128 tokens and 8 images. This is the exact algorithm of
  * {@code reference-models/recipes/synthetic.py}; see the "Deterministic data sets" section of
  * {@code reference-models/README.md}.
  */
 public final class NavitStream {
     /** (height, width) of each size class; an image's class is {@code next() >>> 62}. */
-    public static final int[][] SIZES = {{20, 28}, {28, 28}, {28, 20}, {36, 36}};
+    public static final int[][] SIZES = {{21, 28}, {28, 28}, {28, 21}, {35, 35}};
     /** Patch side in pixels. */
-    public static final int PATCH = 4;
+    public static final int PATCH = 7;
     /** Most tokens in one pack. */
-    public static final int MAX_TOKENS = 256;
+    public static final int MAX_TOKENS = 128;
     /** Most images in one pack (the model's output slots). */
     public static final int MAX_IMAGES = 8;
     /** Seed of the evaluation stream ("NaViT" in ASCII). */
@@ -28,7 +28,7 @@ public final class NavitStream {
     /**
      * One pack: the model's four inputs for a sequence of {@code tokens} patches.
      *
-     * @param patches [tokens, 16] pixel values, row-major per patch
+     * @param patches [tokens, 49] pixel values, row-major per patch
      * @param posY patch row of each token
      * @param posX patch column of each token
      * @param imageIds index of each token's image within the pack (-1 for padding)

@@ -55,10 +55,10 @@ class DeterministicDataSetsTest {
 
     @Test
     void nearestResizeIndices() {
-        assertArrayEquals(new int[] {0, 2, 3, 4, 6, 7, 9, 10, 11, 13, 14, 16, 17, 18, 20, 21, 23, 24, 25, 27},
-                NearestResize.indices(20, 28));
-        assertArrayEquals(new int[] {0, 1, 1, 2, 3, 4, 5, 5, 6, 7, 8, 8, 9, 10, 11, 12, 12, 13, 14, 15, 15, 16, 17,
-                18, 19, 19, 20, 21, 22, 22, 23, 24, 25, 26, 26, 27}, NearestResize.indices(36, 28));
+        assertArrayEquals(new int[] {0, 2, 3, 4, 6, 7, 8, 10, 11, 12, 14, 15, 16, 18, 19, 20, 22, 23, 24, 26, 27},
+                NearestResize.indices(21, 28));
+        assertArrayEquals(new int[] {0, 1, 2, 2, 3, 4, 5, 6, 6, 7, 8, 9, 10, 10, 11, 12, 13, 14, 14, 15, 16, 17, 18,
+                18, 19, 20, 21, 22, 22, 23, 24, 25, 26, 26, 27}, NearestResize.indices(35, 28));
     }
 
     @Test
@@ -72,10 +72,10 @@ class DeterministicDataSetsTest {
         }
         assertArrayEquals(new int[] {2489, 2492, 2512, 2507}, counts);
         List<int[]> packs = NavitStream.pack(sizes);
-        assertEquals(2185, packs.size());
-        assertArrayEquals(new int[] {0, 1, 2, 3, 4}, packs.get(0));
-        assertArrayEquals(new int[] {10, 11, 12, 13, 14, 15}, packs.get(2));
-        assertArrayEquals(new int[] {9998, 9999}, packs.get(packs.size() - 1));
+        assertEquals(1377, packs.size());
+        assertArrayEquals(new int[] {0, 1, 2, 3, 4, 5, 6, 7}, packs.get(0));
+        assertArrayEquals(new int[] {16, 17, 18, 19, 20, 21, 22, 23}, packs.get(2));
+        assertArrayEquals(new int[] {9997, 9998, 9999}, packs.get(packs.size() - 1));
 
         float[][] raw = new float[images.length][];
         for (int i = 0; i < images.length; i++) {
@@ -84,17 +84,19 @@ class DeterministicDataSetsTest {
                 raw[i][k] = images[i][k] & 0xFF;
             }
         }
-        NavitStream.Pack p = NavitStream.build(raw, sizes, packs.get(0), 256);
-        assertEquals(256, p.tokens());
+        NavitStream.Pack p = NavitStream.build(raw, sizes, packs.get(0), 128);
+        assertEquals(128, p.tokens());
         double sum = 0;
         for (float v : p.patches()) {
             sum += v;
         }
-        assertEquals(248544.0, sum);
-        assertEquals(709, java.util.Arrays.stream(p.posY()).sum());
-        assertEquals(639, java.util.Arrays.stream(p.posX()).sum());
+        assertEquals(385447.0, sum);
+        assertEquals(208, java.util.Arrays.stream(p.posY()).sum());
+        assertEquals(190, java.util.Arrays.stream(p.posX()).sum());
         assertEquals(0, p.imageIds()[0]);
-        assertEquals(-1, p.imageIds()[255]);
+        assertEquals(7, p.imageIds()[125]);
+        assertEquals(-1, p.imageIds()[126]);
+        assertEquals(-1, p.imageIds()[127]);
     }
 
     @Test
