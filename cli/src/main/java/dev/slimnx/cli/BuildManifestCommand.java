@@ -153,15 +153,17 @@ public final class BuildManifestCommand implements Callable<Integer> {
         }
     }
 
-    /** The recipe's own figure for a metric, where its log has one. */
+    /**
+     * The recipe's own figure for a metric, where its log has one: {@code metric.pytorch} is a
+     * number for single-metric models, or an object keyed by the metric's name (with or without
+     * its {@code top1_} prefix: {@code task_a}, {@code map50}).
+     */
     private static double pytorchFigure(JsonNode log, String metric) {
-        JsonNode m = log.path("metric");
-        JsonNode v = switch (metric) {
-            case "top1_task_a" -> m.path("pytorch_task_a");
-            case "top1_task_b" -> m.path("pytorch_task_b");
-            case "map50_95" -> m.path("pytorch_map50_95");
-            default -> m.path("pytorch");
-        };
+        JsonNode p = log.path("metric").path("pytorch");
+        if (p.isNumber()) {
+            return metric.equals("top1") || metric.equals("map50") ? p.asDouble() : Double.NaN;
+        }
+        JsonNode v = p.has(metric) ? p.path(metric) : p.path(metric.replaceFirst("^top1_", ""));
         return v.isNumber() ? v.asDouble() : Double.NaN;
     }
 

@@ -11,6 +11,12 @@ public final class Main {
      * @param args command-line arguments
      */
     public static void main(String[] args) {
-        System.exit(SlimnxCommand.commandLine().execute(args));
+        CommandLine cl = SlimnxCommand.commandLine();
+        int code = cl.execute(args);
+        // NOTE: picocli's writers autoflush on println only; a command that ends with print() would
+        // otherwise lose its last output at System.exit.
+        cl.getOut().flush();
+        cl.getErr().flush();
+        System.exit(code);
     }
 }

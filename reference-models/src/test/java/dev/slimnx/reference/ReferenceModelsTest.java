@@ -116,4 +116,27 @@ class ReferenceModelsTest {
             assertEquals(vit.metrics().get("top1").onnxruntime(), top1, 0.001, "within 0.1 point of the manifest");
         }
     }
+
+    /**
+     * Memory ViT's defining property: adding memory tokens and a second task leaves task A's
+     * outputs bit-identical to the base ViT's (Sandler et al., CVPR 2022), here through ONNX Runtime.
+     */
+    @Test
+    void memvitTaskAIsBitIdenticalToTheBaseVit() throws Exception {
+        ReferenceModel vit = registry.get("vit");
+        ReferenceModel memvit = registry.get("memvit");
+        ReferenceModel.Preprocessing p = vit.inputs().get(0).preprocessing();
+        Model base = OnnxReader.read(vit.file());
+        try (ModelRunner a = ModelRunner.open(base, RunOptions.reference());
+             ModelRunner b = ModelRunner.open(OnnxReader.read(memvit.file()), RunOptions.reference());
+             Dataset data = Datasets.open(DataSpec.images(registry.dataFile("test_images"), "test",
+                     new ImagePreprocessing(p.scale(), p.mean(), p.std())), base, "test")) {
+            for (int i = 0; i < 4; i++) {
+                var batch = data.next(250);
+                float[] want = a.run(batch.inputs()).get("logits").toFloatArray();
+                float[] got = b.run(batch.inputs()).get("logits_a").toFloatArray();
+                assertTrue(Arrays.equals(want, got), "batch " + i + ": memvit's logits_a differ from vit's logits");
+            }
+        }
+    }
 }
