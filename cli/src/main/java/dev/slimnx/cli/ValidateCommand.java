@@ -140,7 +140,8 @@ public final class ValidateCommand implements Callable<Integer> {
         if (!List.of("auto", "classification", "outputs").contains(task)) {
             throw new UserError("--task must be auto, classification or outputs, got '" + task + "'"
                     + (List.of("multitask", "packed", "detection").contains(task)
-                    ? " (the reference models' multitask, packed and detection tasks are measured by 'slimnx reference eval' for now)" : ""));
+                    ? " (the reference models' multitask, packed and detection tasks are chosen from the manifest"
+                    + " when the baseline is that reference model and --data is not given)" : ""));
         }
         if (task.equals("outputs") && logitsOutput != null) {
             throw new UserError("--output names a logits output, which --task outputs does not judge");
@@ -157,12 +158,15 @@ public final class ValidateCommand implements Callable<Integer> {
                 .map(ValidateCommand::heads).orElse(null);
         ProgressBar bar = ProgressBar.forTerminal(spec.commandLine().getErr());
 
+        ReferenceModel.Task special = reference.map(ReferenceModel::task)
+                .filter(t -> t == ReferenceModel.Task.PACKED || t == ReferenceModel.Task.DETECTION).orElse(null);
         AccuracyRun.Result accuracy;
         try (ModelRunner a = ModelRunner.open(baseline, runOptions);
              ModelRunner b = ModelRunner.open(candidate, runOptions);
-             Dataset ds = Datasets.open(dataSpec, baseline, "test")) {
+             Dataset ds = special != null ? null : Datasets.open(dataSpec, baseline, "test")) {
             try {
-                accuracy = heads != null && !task.equals("outputs")
+                accuracy = special != null ? referenceTaskRun(special, a, b, dataSpec, bar)
+                        : heads != null && !task.equals("outputs")
                         ? AccuracyRun.runHeads(a, b, ds, evalBatch, heads, bar::update)
                         : AccuracyRun.run(a, b, ds, evalBatch, task.equals("outputs") ? AccuracyRun.NO_LOGITS
                         : logitsOutput, bar::update);
@@ -174,6 +178,10 @@ public final class ValidateCommand implements Callable<Integer> {
                 throw new UserError(e.getMessage());
             }
             bar.done();
+            if (special != null && !noLatency) {
+                throw new UserError("latency of the " + special.name().toLowerCase(Locale.ROOT)
+                        + " reference task needs its own inputs; add --no-latency, or give --data with inputs for it");
+            }
             List<ValidationReport.LatencyFacts> latency = noLatency ? List.of() : latency(a, b, baseline, dataSpec, bar);
             ValidationReport report = new ValidationReport(ValidationReport.SCHEMA,
                     Instant.now().truncatedTo(ChronoUnit.SECONDS).toString(),
@@ -183,7 +191,7 @@ public final class ValidateCommand implements Callable<Integer> {
                             ModelRunner.ortVersion()),
                     new ValidationReport.DataFacts(dataSpec.source() == null ? "synthetic" : dataSpec.source().toString(),
                             accuracy.items(), accuracy.labelled()),
-                    accuracy.accuracy(), accuracy.heads(), accuracy.outputs(), latency, List.of(), true);
+                    accuracy.accuracy(), accuracy.heads(), accuracy.detection(), accuracy.outputs(), latency, List.of(), true);
             List<Gate.Result> results = new ArrayList<>();
             for (Gate g : parsedGates) {
                 try {
@@ -214,13 +222,6 @@ public final class ValidateCommand implements Callable<Integer> {
             return java.util.Optional.empty();
         }
         var match = registry.identify(baselineFile);
-        match.ifPresent(m -> {
-            if (m.task() == ReferenceModel.Task.PACKED || m.task() == ReferenceModel.Task.DETECTION) {
-                throw new UserError(baselineFile + " is the reference model '" + m.name() + "' (task "
-                        + m.task().name().toLowerCase(Locale.ROOT) + "); validating that task is not supported yet:"
-                        + " give --data to compare outputs, and use 'slimnx reference eval " + m.name() + "' for its metric");
-            }
-        });
         referenceRegistry = registry;
         return match;
     }
@@ -235,6 +236,16 @@ public final class ValidateCommand implements Callable<Integer> {
         ReferenceModel.Preprocessing p = m.inputs().get(0).preprocessing();
         return DataSpec.images(referenceRegistry.dataFile("test_images"), "test",
                 new dev.slimnx.validate.data.ImagePreprocessing(p.scale(), p.mean(), p.std()));
+    }
+
+    /** NaViT's packed stream or DETR's canvases, built from the reference test images. */
+    private AccuracyRun.Result referenceTaskRun(ReferenceModel.Task t, ModelRunner a, ModelRunner b, DataSpec spec,
+                                                ProgressBar bar) throws IOException {
+        var idx = dev.slimnx.validate.data.IdxSource.locate(spec.source(), spec.split(), "test");
+        var images = dev.slimnx.validate.data.LabelledImages.read(idx.images(), idx.labels());
+        return t == ReferenceModel.Task.PACKED
+                ? dev.slimnx.validate.ReferenceTaskRun.packed(a, b, images, spec.preprocessing(), spec.limit(), bar::update)
+                : dev.slimnx.validate.ReferenceTaskRun.detection(a, b, images, spec.preprocessing(), 10, spec.limit(), bar::update);
     }
 
     /** Each output of a multi-task reference model is a head with its own labelling. */

@@ -171,7 +171,7 @@ class ValidateCommandTest {
         assertTrue(r.out().contains("top1_drop could not be measured"), r.out());
         CliRun bad = CliRun.of("validate", baseline.toString(), perturbed.toString(), "--task", "detection");
         assertEquals(2, bad.exitCode());
-        assertTrue(bad.err().contains("measured by 'slimnx reference eval' for now"), bad.err());
+        assertTrue(bad.err().contains("chosen from the manifest when the baseline is that reference model"), bad.err());
     }
 
     @Test

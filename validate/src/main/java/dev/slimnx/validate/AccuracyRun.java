@@ -35,9 +35,11 @@ public final class AccuracyRun {
      * @param accuracy classification figures of the first (or only) head, or null when none is judged
      * @param heads figures of every head judged, the first being {@code accuracy}
      * @param outputs per-output errors
+     * @param detection detection figures, or null when the task is not detection
      */
     public record Result(long items, boolean labelled, ValidationReport.Accuracy accuracy,
-                         List<ValidationReport.Accuracy> heads, List<ValidationReport.OutputError> outputs) {
+                         List<ValidationReport.Accuracy> heads, List<ValidationReport.OutputError> outputs,
+                         ValidationReport.Detection detection) {
     }
 
     /**
@@ -118,7 +120,7 @@ public final class AccuracyRun {
                     r.candidateTop1(), r.baselineTop5(), r.candidateTop5(), r.agreement(), r.top1Diff(),
                     new double[] {r.top1DiffLow(), r.top1DiffHigh()}, r.perClassBaseline(), r.perClassCandidate()));
         });
-        return new Result(items, labelled, judged.isEmpty() ? null : judged.get(0), List.copyOf(judged), out);
+        return new Result(items, labelled, judged.isEmpty() ? null : judged.get(0), List.copyOf(judged), out, null);
     }
 
     private static int[] relabel(int[] labels, int[] map) {

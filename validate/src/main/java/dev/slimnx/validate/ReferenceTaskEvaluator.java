@@ -73,6 +73,31 @@ public final class ReferenceTaskEvaluator {
     }
 
     /**
+     * @param logits [batch, queries, classes + 1]
+     * @param boxes [batch, queries, 4]
+     * @param truth the canvases of the batch, in order
+     * @return one mAP input per canvas
+     */
+    static List<MeanAveragePrecision.Image> detections(Tensor logits, Tensor boxes, List<DetectionCanvases.Canvas> truth) {
+        long[] ld = logits.dims();
+        float[] l = logits.toFloatArray();
+        float[] b = boxes.toFloatArray();
+        int q = (int) ld[1];
+        int c = (int) ld[2];
+        List<MeanAveragePrecision.Image> out = new ArrayList<>();
+        for (int i = 0; i < truth.size(); i++) {
+            float[][] li = new float[q][c];
+            float[][] bi = new float[q][4];
+            for (int j = 0; j < q; j++) {
+                System.arraycopy(l, (i * q + j) * c, li[j], 0, c);
+                System.arraycopy(b, (i * q + j) * 4, bi[j], 0, 4);
+            }
+            out.add(new MeanAveragePrecision.Image(li, bi, truth.get(i).boxes(), truth.get(i).classes()));
+        }
+        return out;
+    }
+
+    /**
      * Top-1 of every classification head, each against its own labelling of the same images.
      *
      * @param runner the model
@@ -122,13 +147,7 @@ public final class ReferenceTaskEvaluator {
         String output = runner.outputs().get(0).name();
         long correct = 0;
         for (int[] members : NavitStream.pack(sizes)) {
-            NavitStream.Pack p = NavitStream.build(pixels, sizes, members, 0);
-            int s = p.tokens();
-            Map<String, Tensor> feeds = Map.of(
-                    names.get(0), Tensor.ofFloats(names.get(0), new long[] {s, NavitStream.PATCH * NavitStream.PATCH}, p.patches()),
-                    names.get(1), Tensor.ofLongs(names.get(1), new long[] {s}, p.posY()),
-                    names.get(2), Tensor.ofLongs(names.get(2), new long[] {s}, p.posX()),
-                    names.get(3), Tensor.ofLongs(names.get(3), new long[] {s}, p.imageIds()));
+            Map<String, Tensor> feeds = NavitStream.build(pixels, sizes, members, 0).feeds(names);
             Tensor logits = runner.run(feeds, List.of(output)).get(output);
             int slots = (int) logits.dims()[0];
             int[] pred = Classification.argmax(logits.toFloatArray(), slots);
@@ -156,35 +175,12 @@ public final class ReferenceTaskEvaluator {
         String input = runner.inputs().get(0).name();
         String logitsName = runner.outputs().get(0).name();
         String boxesName = runner.outputs().get(1).name();
-        int side = DetectionCanvases.CANVAS;
         List<MeanAveragePrecision.Image> results = new ArrayList<>();
         for (int start = 0; start < canvases.size(); start += 100) {
             int n = Math.min(100, canvases.size() - start);
-            float[] x = new float[n * side * side];
-            for (int i = 0; i < n; i++) {
-                byte[] px = canvases.get(start + i).pixels();
-                for (int k = 0; k < px.length; k++) {
-                    x[i * side * side + k] = px[k] & 0xFF;
-                }
-            }
-            preprocessing.apply(x, n, 1);
-            Map<String, Tensor> out = runner.run(Map.of(input, Tensor.ofFloats(input, new long[] {n, 1, side, side}, x)),
-                    List.of(logitsName, boxesName));
-            long[] ld = out.get(logitsName).dims();
-            float[] logits = out.get(logitsName).toFloatArray();
-            float[] boxes = out.get(boxesName).toFloatArray();
-            int q = (int) ld[1];
-            int c = (int) ld[2];
-            for (int i = 0; i < n; i++) {
-                float[][] li = new float[q][c];
-                float[][] bi = new float[q][4];
-                for (int j = 0; j < q; j++) {
-                    System.arraycopy(logits, (i * q + j) * c, li[j], 0, c);
-                    System.arraycopy(boxes, (i * q + j) * 4, bi[j], 0, 4);
-                }
-                DetectionCanvases.Canvas gt = canvases.get(start + i);
-                results.add(new MeanAveragePrecision.Image(li, bi, gt.boxes(), gt.classes()));
-            }
+            Tensor x = DetectionCanvases.input(canvases.subList(start, start + n), preprocessing, input);
+            Map<String, Tensor> out = runner.run(Map.of(input, x), List.of(logitsName, boxesName));
+            results.addAll(detections(out.get(logitsName), out.get(boxesName), canvases.subList(start, start + n)));
         }
         Map<String, Double> m = new LinkedHashMap<>();
         m.put("map50", MeanAveragePrecision.at(results, classes, 0.5));

@@ -83,6 +83,25 @@ public final class DetectionCanvases {
         return new Canvas(canvas, boxes, classes.stream().mapToInt(Integer::intValue).toArray());
     }
 
+    /**
+     * @param canvases canvases to batch
+     * @param preprocessing pixel preprocessing
+     * @param name input name
+     * @return the model input [n, 1, 64, 64]
+     */
+    public static dev.slimnx.graph.tensor.Tensor input(List<Canvas> canvases, ImagePreprocessing preprocessing, String name) {
+        int n = canvases.size();
+        float[] x = new float[n * CANVAS * CANVAS];
+        for (int i = 0; i < n; i++) {
+            byte[] px = canvases.get(i).pixels();
+            for (int k = 0; k < px.length; k++) {
+                x[i * CANVAS * CANVAS + k] = px[k] & 0xFF;
+            }
+        }
+        preprocessing.apply(x, n, 1);
+        return dev.slimnx.graph.tensor.Tensor.ofFloats(name, new long[] {n, 1, CANVAS, CANVAS}, x);
+    }
+
     private static boolean free(List<int[]> placed, int x0, int y0, int s) {
         for (int[] p : placed) {
             boolean apart = x0 + s <= p[0] || p[0] + p[2] <= x0 || y0 + s <= p[1] || p[1] + p[2] <= y0;

@@ -39,6 +39,19 @@ public final class NavitStream {
         public int tokens() {
             return posY.length;
         }
+
+        /**
+         * @param names the model's input names, in the order patches, pos_y, pos_x, image_ids
+         * @return the pack as model inputs
+         */
+        public java.util.Map<String, dev.slimnx.graph.tensor.Tensor> feeds(java.util.List<String> names) {
+            int s = tokens();
+            return java.util.Map.of(
+                    names.get(0), dev.slimnx.graph.tensor.Tensor.ofFloats(names.get(0), new long[] {s, PATCH * PATCH}, patches),
+                    names.get(1), dev.slimnx.graph.tensor.Tensor.ofLongs(names.get(1), new long[] {s}, posY),
+                    names.get(2), dev.slimnx.graph.tensor.Tensor.ofLongs(names.get(2), new long[] {s}, posX),
+                    names.get(3), dev.slimnx.graph.tensor.Tensor.ofLongs(names.get(3), new long[] {s}, imageIds));
+        }
     }
 
     /**

@@ -43,6 +43,15 @@ public final class MarkdownReport {
                     .append(" | ").append(Numbers.points(a.candidateTop5() - a.baselineTop5())).append(" points |\n");
             s.append("| agreement | | | ").append(Numbers.pct(a.agreement())).append(" |\n\n");
         }
+        if (r.detection() != null) {
+            var d = r.detection();
+            s.append("| detection | baseline | candidate | difference |\n| --- | ---: | ---: | ---: |\n");
+            s.append("| mAP@0.5 | ").append(Numbers.pct(d.baselineMap50())).append(" | ").append(Numbers.pct(d.candidateMap50()))
+                    .append(" | ").append(Numbers.points(d.candidateMap50() - d.baselineMap50())).append(" points |\n");
+            s.append("| mAP@[.5:.95] | ").append(Numbers.pct(d.baselineMap50to95())).append(" | ")
+                    .append(Numbers.pct(d.candidateMap50to95())).append(" | ")
+                    .append(Numbers.points(d.candidateMap50to95() - d.baselineMap50to95())).append(" points |\n\n");
+        }
         if (!r.outputs().isEmpty()) {
             s.append("| output | max abs error | mean abs error | cosine | SQNR dB |\n| --- | ---: | ---: | ---: | ---: |\n");
             for (var o : r.outputs()) {

@@ -18,13 +18,14 @@ import java.util.Map;
  * @param data what they ran on
  * @param accuracy classification figures of the first head, or null when the task has none
  * @param heads figures of every classification head judged (several for a multi-task model)
+ * @param detection detection figures (mAP of each model), or null when the task is not detection
  * @param outputs per-output error of candidate vs baseline
  * @param latency interleaved latency per batch size (empty when not measured)
  * @param gates gate outcomes, in the order given
  * @param passed true when every gate passed
  */
 public record ValidationReport(String schema, String created, ModelFacts baseline, ModelFacts candidate,
-                               RuntimeFacts runtime, DataFacts data, Accuracy accuracy, List<Accuracy> heads, List<OutputError> outputs,
+                               RuntimeFacts runtime, DataFacts data, Accuracy accuracy, List<Accuracy> heads, Detection detection, List<OutputError> outputs,
                                List<LatencyFacts> latency, List<GateOutcome> gates, boolean passed) {
     /** Version of the JSON schema. */
     public static final String SCHEMA = "slimnx.validate/1";
@@ -62,6 +63,19 @@ public record ValidationReport(String schema, String created, ModelFacts baselin
     public record Accuracy(String output, int classes, double baselineTop1, double candidateTop1, double baselineTop5,
                            double candidateTop5, double agreement, double top1Diff, double[] top1DiffCi95,
                            double[] perClassBaseline, double[] perClassCandidate) {
+    }
+
+    /**
+     * Detection quality of both models on the same images (COCO-style mAP, see
+     * {@code dev.slimnx.validate.metrics.MeanAveragePrecision}).
+     *
+     * @param baselineMap50 baseline mAP at IoU 0.5
+     * @param candidateMap50 candidate mAP at IoU 0.5
+     * @param baselineMap50to95 baseline mAP averaged over IoU 0.50..0.95
+     * @param candidateMap50to95 candidate mAP averaged over IoU 0.50..0.95
+     */
+    public record Detection(double baselineMap50, double candidateMap50, double baselineMap50to95,
+                            double candidateMap50to95) {
     }
 
     /**
@@ -139,6 +153,10 @@ public record ValidationReport(String schema, String created, ModelFacts baselin
             f.put("top1_drop:" + h.output(), 100 * (h.baselineTop1() - h.candidateTop1()));
             f.put("agreement:" + h.output(), h.agreement());
         }
+        f.put("map50_candidate", detection == null ? nan : 100 * detection.candidateMap50());
+        f.put("map50_drop", detection == null ? nan : 100 * (detection.baselineMap50() - detection.candidateMap50()));
+        f.put("map50_95_drop", detection == null ? nan
+                : 100 * (detection.baselineMap50to95() - detection.candidateMap50to95()));
         f.put("size_ratio", ratio(candidate.bytes(), baseline.bytes()));
         f.put("params_ratio", ratio(candidate.params(), baseline.params()));
         f.put("macs_ratio", ratio(candidate.macs(), baseline.macs()));
@@ -187,7 +205,7 @@ public record ValidationReport(String schema, String created, ModelFacts baselin
             outcomes.add(GateOutcome.of(r));
             ok &= r.passed();
         }
-        return new ValidationReport(schema, created, baseline, candidate, runtime, data, accuracy, heads, outputs, latency,
+        return new ValidationReport(schema, created, baseline, candidate, runtime, data, accuracy, heads, detection, outputs, latency,
                 List.copyOf(outcomes), ok);
     }
 }

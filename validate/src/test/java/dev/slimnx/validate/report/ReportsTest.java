@@ -34,7 +34,7 @@ class ReportsTest {
         var lat = List.of(new ValidationReport.LatencyFacts(1, t, t2, 2.0, new double[] {1.8, 2.2}, 2.0, "faster", 1e-6));
         var r = new ValidationReport(ValidationReport.SCHEMA, "2026-11-24T12:00:00Z", base, cand,
                 new ValidationReport.RuntimeFacts("cpu", 2, "all", "1.23.2"),
-                new ValidationReport.DataFacts("data/test <set>", 1000, true), acc, List.of(acc), out, lat, List.of(), true);
+                new ValidationReport.DataFacts("data/test <set>", 1000, true), acc, List.of(acc), null, out, lat, List.of(), true);
         return r.withGates(List.of(Gate.parse("top1_drop <= 2.5").evaluate(r.gateFields()),
                 Gate.parse("p50_speedup >= 1.5").evaluate(r.gateFields()),
                 Gate.parse("size_ratio <= 0.2").evaluate(r.gateFields())));
