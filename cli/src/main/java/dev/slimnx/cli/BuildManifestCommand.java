@@ -6,6 +6,7 @@ import com.fasterxml.jackson.databind.SerializationFeature;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.slimnx.graph.Model;
+import dev.slimnx.graph.io.AtomicFiles;
 import dev.slimnx.graph.io.OnnxReader;
 import dev.slimnx.graph.stats.ModelStats;
 import dev.slimnx.reference.ReferenceModels;
@@ -18,7 +19,6 @@ import java.io.IOException;
 import java.io.PrintWriter;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.StandardCopyOption;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -77,9 +77,7 @@ public final class BuildManifestCommand implements Callable<Integer> {
             out.println(name + ": done");
         }
         Path manifest = dir.resolve(ReferenceModels.MANIFEST);
-        Path tmp = Files.createTempFile(dir, ".manifest", ".tmp");
-        json.writeValue(tmp.toFile(), root);
-        Files.move(tmp, manifest, StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
+        AtomicFiles.write(manifest, tmp -> json.writeValue(tmp.toFile(), root));
         out.println("wrote " + manifest);
         return ExitCode.OK;
     }

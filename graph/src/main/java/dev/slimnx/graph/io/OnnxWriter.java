@@ -14,10 +14,8 @@ import java.io.OutputStream;
 import java.nio.ByteBuffer;
 import java.nio.channels.Channels;
 import java.nio.channels.FileChannel;
-import java.nio.file.AtomicMoveNotSupportedException;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.StandardCopyOption;
 import java.nio.file.StandardOpenOption;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
@@ -131,7 +129,7 @@ public final class OnnxWriter {
             try {
                 for (Map.Entry<Path, Path> e : moves.entrySet()) {
                     boolean existed = Files.exists(e.getValue(), java.nio.file.LinkOption.NOFOLLOW_LINKS);
-                    move(e.getKey(), e.getValue());
+                    AtomicFiles.move(e.getKey(), e.getValue());
                     temps.remove(e.getKey());
                     if (!existed) {
                         created.add(e.getValue());
@@ -233,24 +231,10 @@ public final class OnnxWriter {
         }
     }
 
-    /**
-     * A new empty file next to {@code target}. NOTE: not {@code Files.createTempFile}, whose owner-only
-     * permissions would carry over to the model the user gets; this one follows the umask.
-     */
     private static Path temp(Path target, List<Path> temps) throws IOException {
-        for (int attempt = 0; ; attempt++) {
-            Path tmp = target.resolveSibling("." + target.getFileName() + "."
-                    + Long.toHexString(java.util.concurrent.ThreadLocalRandom.current().nextLong()) + ".tmp");
-            try {
-                Files.createFile(tmp);
-                temps.add(tmp);
-                return tmp;
-            } catch (java.nio.file.FileAlreadyExistsException e) {
-                if (attempt > 100) {
-                    throw e;
-                }
-            }
-        }
+        Path tmp = AtomicFiles.temp(target);
+        temps.add(tmp);
+        return tmp;
     }
 
     private static void writeFully(FileChannel ch, ByteBuffer data, long position) throws IOException {
@@ -258,14 +242,6 @@ public final class OnnxWriter {
         long pos = position;
         while (b.hasRemaining()) {
             pos += ch.write(b, pos);
-        }
-    }
-
-    private static void move(Path from, Path to) throws IOException {
-        try {
-            Files.move(from, to, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
-        } catch (AtomicMoveNotSupportedException e) {
-            Files.move(from, to, StandardCopyOption.REPLACE_EXISTING);
         }
     }
 }
