@@ -62,7 +62,9 @@ public final class HtmlReport {
         int w = 40 + labels.length * group;
         int h = 200;
         StringBuilder s = new StringBuilder();
-        s.append(String.format(Locale.ROOT, "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"%d\" height=\"%d\" role=\"img\">", w, h + 30));
+        // The plot is drawn 10 px down so the top axis label is not cut off.
+        s.append(String.format(Locale.ROOT, "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"%d\" height=\"%d\" role=\"img\">"
+                + "<g transform=\"translate(0,10)\">", w, h + 40));
         for (int t = 0; t <= 4; t++) {
             double y = h - t * h / 4.0;
             s.append(String.format(Locale.ROOT, "<line x1=\"30\" x2=\"%d\" y1=\"%.1f\" y2=\"%.1f\" stroke=\"#eee\"/>"
@@ -73,7 +75,7 @@ public final class HtmlReport {
             s.append(bar(x, base[i], h, BASE)).append(bar(x + 18, cand[i], h, CAND));
             s.append(String.format(Locale.ROOT, "<text x=\"%.1f\" y=\"%d\" font-size=\"11\">%s</text>", x + 8, h + 16, esc(labels[i])));
         }
-        return s.append("</svg>\n").toString();
+        return s.append("</g></svg>\n").toString();
     }
 
     private static String bar(double x, double v, int h, String color) {
@@ -164,6 +166,8 @@ public final class HtmlReport {
                     }
                     String item = line.substring(2);
                     boolean pass = item.startsWith("✅");
+                    // The colour carries pass/fail; emoji need a font a headless viewer may lack.
+                    item = item.replaceFirst("^(✅|❌) ", "");
                     s.append("<li class=\"").append(pass ? "pass" : "fail").append("\">").append(inline(item)).append("</li>\n");
                 } else if (inList) {
                     s.append("</ul>\n");
