@@ -2,8 +2,8 @@ package dev.slimnx.validate.report;
 
 import java.util.Locale;
 
-/** Number formats shared by the human-readable reports. */
-final class Numbers {
+/** Number formats of everything slimnx prints for people: reports and the command line. */
+public final class Numbers {
     private Numbers() {
     }
 
@@ -32,7 +32,8 @@ final class Numbers {
         return v == 0 ? "0" : String.format(Locale.ROOT, "%.3g", v);
     }
 
-    static String count(long n) {
+    /** @return a count with a decimal unit: {@code 5.72 M} */
+    public static String count(long n) {
         if (n < 10_000) {
             return Long.toString(n);
         }
@@ -46,7 +47,8 @@ final class Numbers {
         return String.format(Locale.ROOT, "%.2f %s", v, units[u]);
     }
 
-    static String bytes(long b) {
+    /** @return bytes with a binary unit: {@code 4.9 MiB} */
+    public static String bytes(long b) {
         if (b < 1024) {
             return b + " B";
         }
