@@ -41,12 +41,12 @@ public final class ReferenceCommand implements Runnable {
         public Integer call() {
             ReferenceModels registry = registry();
             PrintWriter out = spec.commandLine().getOut();
-            out.printf("%-13s %-11s %10s %10s  %s%n", "name", "task", "params", "MACs", "metric (ONNX Runtime / PyTorch)");
+            out.printf("%-13s %-14s %10s %10s  %s%n", "name", "task", "params", "MACs", "metric (ONNX Runtime / PyTorch)");
             for (ReferenceModel m : registry.all()) {
                 StringBuilder metrics = new StringBuilder();
                 m.metrics().forEach((k, v) -> metrics.append(metrics.isEmpty() ? "" : ", ")
                         .append(String.format(Locale.ROOT, "%s %.4f / %.4f", k, v.onnxruntime(), v.pytorch())));
-                out.printf("%-13s %-11s %10s %10s  %s%n", m.name(), m.task().name().toLowerCase(Locale.ROOT),
+                out.printf("%-13s %-14s %10s %10s  %s%n", m.name(), m.task().name().toLowerCase(Locale.ROOT),
                         Format.count(m.params()), Format.count(m.macs()), metrics);
             }
             return ExitCode.OK;
