@@ -30,8 +30,10 @@ def main():
             rows.append(f"| {name} | | not trained yet | {BARS[name]} | | | | |")
             continue
         log = json.load(open(path))
+        ext = sum(1 for h in log.get("history", []) if h.get("extension"))
+        epochs = f"{log['training']['epochs']}+{ext} ext" if ext else str(log["training"]["epochs"])
         rows.append(f"| {name} | {log['paper']['title']} ({log['paper']['year']}) | {metric_text(log)} | "
-                    f"{BARS[name]} | {log['params']:,} | {log['training']['epochs']} | {log['train_minutes']} | "
+                    f"{BARS[name]} | {log['params']:,} | {epochs} | {log['train_minutes']} | "
                     f"{log['onnx']['bytes'] / 1e6:.2f} |")
     table = START + "\n" + "\n".join(rows) + "\n" + END
     readme = os.path.join(common.REF_DIR, "README.md")
