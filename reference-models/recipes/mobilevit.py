@@ -114,7 +114,7 @@ if __name__ == "__main__":
     common.run_classifier(
         "mobilevit",
         {"title": "MobileViT: Light-weight, General-purpose, and Mobile-friendly Vision Transformer", "year": 2022},
-        build, CFG, __doc__, dict(epochs=10, batch=128, lr=2e-3, weight_decay=0.02, warmup_epochs=0.5, budget_minutes=8,
+        build, CFG, __doc__, dict(epochs=10, batch=128, lr=2e-3, weight_decay=0.02, warmup_epochs=0.5, budget_minutes=6,
                                       channels_last=True, augment="flip"),
         "MV2 inverted residual blocks (Conv+BN+SiLU, depthwise 3x3) and MobileViT blocks (local conv, unfold into "
         "patches, transformer, fold, 1x1 projection, concat + 3x3 fusion conv)")

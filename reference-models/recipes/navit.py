@@ -187,7 +187,7 @@ def main():
         imgs = xa[:, 0].numpy()
         sizes, packs = epoch_packs(len(xtr), args.seed * 7919 + ep, gen)
         step_in_ep, tot = 0, 0.0
-        while step_in_ep < per_epoch:
+        while step_in_ep < per_epoch and step_in_ep * args.batch < len(packs):
             members = packs[step_in_ep * args.batch:(step_in_ep + 1) * args.batch]
             p, y, x, ids = make_batch(imgs, sizes, members)
             step = ep * per_epoch + step_in_ep
