@@ -87,43 +87,32 @@ final class DataMovementRules {
     }
 
     /**
-     * The -1 entry of a Reshape target: the input's elements over the product of the other entries.
-     * Symbols that appear on both sides cancel; the known sizes divide; what is left is the answer
-     * when it is a single symbol or a number. So {@code [batch, 197, 768] -> [batch, 197, 12, -1]}
-     * gives 64, and {@code [batch, 64, 4, 4] -> [-1, 64, 16]} gives {@code batch}.
+     * The -1 entry of a Reshape target: the input's elements over the product of the other entries,
+     * with dims read as products so symbols cancel. So {@code [batch, 197, 768] -> [batch, 197, 12,
+     * -1]} gives 64, {@code [batch, 64, 4, 4] -> [-1, 64, 16]} gives {@code batch}, and MobileViT's
+     * unfold {@code [batch, 2, 2, 7, 7, 48] -> [-1, 49, 48]} gives {@code 4*batch}.
      */
     private static Dim solve(List<Dim> input, List<Dim> target, int skip) {
-        List<Dim> symbols = new ArrayList<>();
-        long known = 1;
+        DimProduct elements = new DimProduct(1, List.of());
         for (Dim d : input) {
-            if (d.isKnown()) {
-                known *= d.value();
-            } else if (d.isSymbolic()) {
-                symbols.add(d);
-            } else {
+            DimProduct p = DimProduct.of(d);
+            if (p == null) {
                 return Dim.unknown();
             }
+            elements = elements.times(p);
         }
-        long divisor = 1;
+        DimProduct others = new DimProduct(1, List.of());
         for (int i = 0; i < target.size(); i++) {
-            if (i == skip) {
-                continue;
-            }
-            Dim d = target.get(i);
-            if (d.isKnown()) {
-                divisor *= d.value();
-            } else if (!(d.isSymbolic() && symbols.remove(d))) {
+            DimProduct p = i == skip ? null : DimProduct.of(target.get(i));
+            if (i != skip && p == null) {
                 return Dim.unknown();
             }
+            if (p != null) {
+                others = others.times(p);
+            }
         }
-        if (divisor == 0 || known % divisor != 0) {
-            return Dim.unknown();
-        }
-        long quotient = known / divisor;
-        if (symbols.isEmpty()) {
-            return Dim.of(quotient);
-        }
-        return symbols.size() == 1 && quotient == 1 ? symbols.get(0) : Dim.unknown();
+        DimProduct answer = elements.dividedBy(others);
+        return answer == null ? Dim.unknown() : answer.toDim();
     }
 
     private static IntVector vectorAttr(NodeContext ctx, String name) {

@@ -10,9 +10,12 @@ final class Dims {
     private Dims() {
     }
 
+    /** The product; symbolic factors multiply into a product dim such as {@code 4*batch}. */
     static Dim mul(Dim a, Dim b) {
-        if (a.isKnown() && b.isKnown()) {
-            return Dim.of(Math.multiplyExact(a.value(), b.value()));
+        DimProduct pa = DimProduct.of(a);
+        DimProduct pb = DimProduct.of(b);
+        if (pa != null && pb != null) {
+            return pa.times(pb).toDim();
         }
         if (a.isKnown() && a.value() == 1) {
             return b;
@@ -52,10 +55,19 @@ final class Dims {
         return Dim.unknown();
     }
 
-    /** Integer division as ONNX Div does on int64 (truncating); {@code x / 1 = x}. */
+    /**
+     * Integer division as ONNX Div does on int64 (truncating); symbolic operands divide when the
+     * division is exact ({@code 4*batch / 4 = batch}).
+     */
     static Dim div(Dim a, Dim b) {
         if (a.isKnown() && b.isKnown() && b.value() != 0) {
             return Dim.of(a.value() / b.value());
+        }
+        DimProduct pa = DimProduct.of(a);
+        DimProduct pb = DimProduct.of(b);
+        DimProduct exact = pa == null || pb == null ? null : pa.dividedBy(pb);
+        if (exact != null) {
+            return exact.toDim();
         }
         if (b.isKnown() && b.value() == 1) {
             return a;

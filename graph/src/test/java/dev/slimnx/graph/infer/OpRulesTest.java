@@ -178,8 +178,36 @@ class OpRulesTest {
         Value patches = b.op("Reshape", conv, ints(b, "t3", -1, 64, 16));
         InferenceResult r = run(b, heads, flat, patches);
         assertEquals(shape("batch", 197, 12, 64), r.shapeOf(heads));
-        assertEquals(shape(null, 768), r.shapeOf(flat), "batch * 197 is not a single dim");
+        assertEquals(shape("197*batch", 768), r.shapeOf(flat), "the flattened batch is a product dim");
         assertEquals(shape("batch", 64, 16), r.shapeOf(patches), "a ViT's patch flatten keeps the batch symbol");
+    }
+
+    @Test
+    void mobileVitUnfoldAndFoldRecoverTheBatchThroughAProductDim() {
+        GraphBuilder b = new GraphBuilder(17);
+        Value x = b.input("x", DataType.FLOAT, "batch", 48, 14, 14);
+        Value split = b.op("Reshape", x, ints(b, "u1", -1, 48, 7, 2, 7, 2));
+        Value moved = b.node("Transpose", split).attr("perm", 0, 3, 5, 2, 4, 1).value();
+        Value tokens = b.op("Reshape", moved, ints(b, "u2", -1, 49, 48));
+        Value back = b.op("Reshape", tokens, ints(b, "f1", -1, 2, 2, 7, 7, 48));
+        Value image = b.op("Reshape", b.node("Transpose", back).attr("perm", 0, 5, 3, 1, 4, 2).value(),
+                ints(b, "f2", -1, 48, 14, 14));
+        InferenceResult r = run(b, tokens, image);
+        assertEquals(shape("4*batch", 49, 48), r.shapeOf(tokens));
+        assertEquals(shape("batch", 2, 2, 7, 7, 48), r.shapeOf(back));
+        assertEquals(shape("batch", 48, 14, 14), r.shapeOf(image));
+    }
+
+    @Test
+    void reshapeMinusOneStaysUnknownWhenSymbolsDoNotCancel() {
+        GraphBuilder b = new GraphBuilder(17);
+        Value x = b.input("x", DataType.FLOAT, "batch", 6);
+        Value y = b.op("Reshape", x, ints(b, "t", -1, 4));
+        Value tokens = b.input("t", DataType.FLOAT, "seq", 8);
+        Value z = b.op("Reshape", tokens, ints(b, "t2", 0, 2, -1));
+        InferenceResult r = run(b, y, z);
+        assertEquals(shape(null, 4), r.shapeOf(y), "6*batch / 4 is not exact");
+        assertEquals(shape("seq", 2, 4), r.shapeOf(z));
     }
 
     @Test
