@@ -1,0 +1,149 @@
+package dev.slimnx.passes;
+
+import dev.slimnx.graph.Attribute;
+import dev.slimnx.graph.Graph;
+import dev.slimnx.graph.Node;
+import dev.slimnx.graph.Value;
+import dev.slimnx.graph.tensor.DataType;
+import dev.slimnx.graph.tensor.Tensor;
+import java.util.List;
+
+/**
+ * Small graph edits every rewrite needs, written once so each pass keeps to the same rules:
+ * graph-output names survive, constants are read the same way, and nothing a pass made unused is
+ * left behind.
+ */
+public final class GraphEdits {
+    private GraphEdits() {
+    }
+
+    /**
+     * The value of a constant: an initializer that is not a graph input, or the output of a
+     * {@code Constant} node (any of its {@code value*} attributes; sparse values are not read).
+     *
+     * @param v a value
+     * @return its tensor, or null when it is not constant
+     */
+    public static Tensor constant(Value v) {
+        Tensor t = v.constant();
+        if (t != null) {
+            return t;
+        }
+        Node p = v.producer();
+        if (p == null || !p.is("Constant") || p.attributes().size() != 1) {
+            return null;
+        }
+        Attribute a = p.attributes().get(0);
+        String name = v.name();
+        return switch (a.name()) {
+            case "value" -> a.asTensor().withName(name);
+            case "value_float" -> Tensor.ofFloats(name, new long[0], a.asFloat());
+            case "value_floats" -> Tensor.ofFloats(name, new long[] {a.asFloats().length}, a.asFloats());
+            case "value_int" -> Tensor.ofLongs(name, new long[0], a.asInt());
+            case "value_ints" -> Tensor.ofLongs(name, new long[] {a.asInts().length}, a.asInts());
+            default -> null;
+        };
+    }
+
+    /**
+     * @param v a value
+     * @return true when it is a float32 constant (the weights the folding passes rewrite)
+     */
+    public static boolean isFloatConstant(Value v) {
+        Tensor t = constant(v);
+        return t != null && t.dataType() == DataType.FLOAT;
+    }
+
+    /**
+     * @param v a value
+     * @return true when exactly one node input reads it and it is not a graph output, so the
+     *     producer may be rewritten without changing what anyone else sees
+     */
+    public static boolean hasSoleUse(Value v) {
+        return v.uses().size() == 1 && !v.isGraphOutput();
+    }
+
+    /**
+     * Makes every reader of {@code old} read {@code replacement} instead, graph outputs included.
+     * A graph output keeps its name: when {@code old} is one, {@code replacement} is renamed to it,
+     * which is only possible when the replacement is a node output that is not itself a graph
+     * input or output; otherwise nothing changes and the answer is false. Check with
+     * {@link #canReplace} before the first mutation of an all-or-nothing rewrite.
+     *
+     * @param old the value going away
+     * @param replacement the value taking its place
+     * @return true when the replacement was made
+     */
+    public static boolean replace(Value old, Value replacement) {
+        if (!canReplace(old, replacement)) {
+            return false;
+        }
+        if (old.isGraphOutput()) {
+            Graph g = old.graph();
+            String name = old.name();
+            old.setName(g.names().fresh(name + "_replaced"));
+            replacement.setName(name);
+            for (int i = 0; i < g.outputs().size(); i++) {
+                if (g.outputs().get(i) == old) {
+                    g.replaceOutput(i, replacement);
+                }
+            }
+        }
+        old.replaceAllUsesWith(replacement);
+        return true;
+    }
+
+    /**
+     * @param old the value going away
+     * @param replacement the value taking its place
+     * @return true when {@link #replace} would succeed
+     */
+    public static boolean canReplace(Value old, Value replacement) {
+        if (!old.isGraphOutput()) {
+            return true;
+        }
+        return replacement.producer() != null && !replacement.isGraphOutput() && !replacement.isGraphInput();
+    }
+
+    /**
+     * Removes a node after its outputs were replaced, and any initializer or {@code Constant} node
+     * that fed it and is now unused.
+     *
+     * @param node a node whose outputs have no uses and are not graph outputs
+     */
+    public static void removeNodeAndUnusedConstants(Node node) {
+        Graph g = node.graph();
+        List<Value> inputs = List.copyOf(node.inputs());
+        g.removeNode(node);
+        for (Value in : inputs) {
+            removeIfUnused(in);
+        }
+    }
+
+    /**
+     * Removes a constant nobody reads any more: an initializer (not a graph input) or a
+     * {@code Constant} node's output.
+     *
+     * @param v a value, possibly null (an omitted optional input)
+     */
+    public static void removeIfUnused(Value v) {
+        if (v == null || !v.uses().isEmpty() || v.isGraphOutput() || v.isGraphInput()) {
+            return;
+        }
+        if (v.isInitializer() && v.initializer() != null) {
+            v.graph().removeInitializer(v);
+        } else if (v.producer() != null && v.producer().is("Constant")) {
+            v.producer().graph().removeNode(v.producer());
+        }
+    }
+
+    /**
+     * @param g the graph
+     * @param nameHint a name to start from; a suffix keeps it unique
+     * @param data the tensor (its own name is ignored)
+     * @return a new initializer holding {@code data}
+     */
+    public static Value addConstant(Graph g, String nameHint, Tensor data) {
+        return g.addInitializer(data.withName(g.names().fresh(nameHint)));
+    }
+}
