@@ -136,6 +136,32 @@ public final class ModelRunner implements AutoCloseable {
     }
 
     /**
+     * Lets ONNX Runtime optimize the model at the given level and save what it would run: the
+     * yardstick for slimnx's own passes ("no more nodes than ONNX Runtime's offline basic level
+     * leaves"). At levels above basic the file may hold ONNX Runtime's contrib ops and be tied to
+     * this machine's CPU features.
+     *
+     * @param model the model (without external data)
+     * @param options provider and level; threads do not matter
+     * @param target where to write the optimized model
+     * @throws RuntimeFailure if ONNX Runtime refuses the model
+     * @throws IllegalArgumentException if the model needs external data
+     */
+    public static void writeOptimized(Model model, RunOptions options, Path target) {
+        if (needsFile(model)) {
+            throw new IllegalArgumentException("writeOptimized takes models without external data");
+        }
+        byte[] bytes = OnnxWriter.toBytes(model);
+        String out = target.toAbsolutePath().toString();
+        try (ModelRunner ignored = create(nameOf(model), options, null, opts -> {
+            opts.setOptimizedModelFilePath(out);
+            return Ort.env().createSession(bytes, opts);
+        })) {
+            // the session wrote the file while it was created
+        }
+    }
+
+    /**
      * @return true if models can run on CUDA here (GPU build, GPU present, CUDA libraries found)
      * @see ExecutionProvider#unavailableReason()
      */

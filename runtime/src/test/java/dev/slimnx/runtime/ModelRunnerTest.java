@@ -352,4 +352,18 @@ class ModelRunnerTest {
         g.output(y, type, 2, 3);
         return g.build();
     }
+
+    @Test
+    void writesWhatOnnxRuntimeOptimizesAtTheBasicLevel(@org.junit.jupiter.api.io.TempDir java.nio.file.Path dir)
+            throws Exception {
+        GraphBuilder g = new GraphBuilder(17, 3);
+        Value x = g.input("x", DataType.FLOAT, "batch", IN);
+        Value twice = g.op("Identity", g.op("Identity", x));
+        g.output(g.op("Relu", twice), DataType.FLOAT, "batch", IN);
+        java.nio.file.Path out = dir.resolve("basic.onnx");
+        ModelRunner.writeOptimized(g.build(), RunOptions.reference().withOptimizationLevel(OptimizationLevel.BASIC), out);
+        Model optimized = dev.slimnx.graph.io.OnnxReader.read(out);
+        assertEquals(java.util.List.of("Relu"), optimized.graph().nodes().stream().map(n -> n.opType()).toList(),
+                "basic level removes Identity nodes");
+    }
 }

@@ -172,6 +172,11 @@ public final class ModelStats {
         return Collections.unmodifiableList(dynamicDims);
     }
 
+    /** @return nodes in the model, those inside subgraphs included (the sum of {@link #opHistogram()}) */
+    public int nodeCount() {
+        return opHistogram.values().stream().mapToInt(Integer::intValue).sum();
+    }
+
     /** @return op counts by op type ({@code domain:Op} outside the default domain), most frequent first */
     public Map<String, Integer> opHistogram() {
         Map<String, Integer> out = new LinkedHashMap<>();
