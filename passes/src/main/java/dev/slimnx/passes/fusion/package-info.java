@@ -1,0 +1,2 @@
+/** Fusions: passes that replace a pattern of nodes by fewer, equivalent ones. */
+package dev.slimnx.passes.fusion;
