@@ -198,7 +198,7 @@ final class NoOpProofs {
 
     /** The number of elements a slice takes from an axis of {@code d}, clamping as ONNX does. */
     private static long sliceLength(long start, long end, long step, long d) {
-        if (step == 0) {
+        if (step == 0 || step == Long.MIN_VALUE) {
             return -1;
         }
         long s = start < 0 ? start + d : start;
@@ -206,11 +206,11 @@ final class NoOpProofs {
         if (step > 0) {
             s = Math.clamp(s, 0, d);
             e = Math.clamp(e, 0, d);
-            return e > s ? (e - s + step - 1) / step : 0;
+            return e > s ? Math.ceilDiv(e - s, step) : 0;
         }
         s = Math.clamp(s, -1, d - 1);
         e = Math.clamp(e, -1, d - 1);
-        return s > e ? (s - e - step - 1) / -step : 0;
+        return s > e ? Math.ceilDiv(s - e, -step) : 0;
     }
 
     /**
