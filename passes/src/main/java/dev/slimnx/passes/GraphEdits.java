@@ -6,6 +6,7 @@ import dev.slimnx.graph.Node;
 import dev.slimnx.graph.Value;
 import dev.slimnx.graph.tensor.DataType;
 import dev.slimnx.graph.tensor.Tensor;
+import java.util.ArrayList;
 import java.util.List;
 
 /**
@@ -66,8 +67,9 @@ public final class GraphEdits {
     /**
      * Makes every reader of {@code old} read {@code replacement} instead, graph outputs included.
      * A graph output keeps its name: when {@code old} is one, {@code replacement} is renamed to it,
-     * which is only possible when the replacement is a node output that is not itself a graph
-     * input or output; otherwise nothing changes and the answer is false. Check with
+     * which is only possible when the replacement is a node output of the same graph that is not
+     * itself a graph input or output (it also takes the output's declared type when it has none);
+     * otherwise nothing changes and the answer is false. Check with
      * {@link #canReplace} before the first mutation of an all-or-nothing rewrite.
      *
      * @param old the value going away
@@ -83,6 +85,9 @@ public final class GraphEdits {
             String name = old.name();
             old.setName(g.names().fresh(name + "_replaced"));
             replacement.setName(name);
+            if (replacement.type() == null) {
+                replacement.setType(old.type()); // the same value: the output keeps its declared type
+            }
             for (int i = 0; i < g.outputs().size(); i++) {
                 if (g.outputs().get(i) == old) {
                     g.replaceOutput(i, replacement);
@@ -102,22 +107,35 @@ public final class GraphEdits {
         if (!old.isGraphOutput()) {
             return true;
         }
-        return replacement.producer() != null && !replacement.isGraphOutput() && !replacement.isGraphInput();
+        // NOTE: a subgraph output must be made inside the subgraph: ONNX Runtime rejects a body
+        // that returns an outer-scope value directly (it asks for an Identity in between), and the
+        // rename would reach into the outer graph.
+        return replacement.producer() != null && !replacement.isGraphOutput() && !replacement.isGraphInput()
+                && replacement.graph() == old.graph();
     }
 
     /**
      * Removes a node after its outputs were replaced, and any initializer or {@code Constant} node
-     * that fed it and is now unused.
+     * that fed it and is now unused. The {@code value_info} entries of the removed outputs go too.
      *
      * @param node a node whose outputs have no uses and are not graph outputs
      */
     public static void removeNodeAndUnusedConstants(Node node) {
-        Graph g = node.graph();
-        List<Value> inputs = List.copyOf(node.inputs());
-        g.removeNode(node);
+        List<Value> inputs = new ArrayList<>(node.inputs()); // may hold nulls (omitted optional inputs)
+        removeNode(node);
         for (Value in : inputs) {
             removeIfUnused(in);
         }
+    }
+
+    /**
+     * NOTE: a {@code value_info} entry left behind would still be written, and the name generator
+     * does not see it: a later value given the same name would inherit a stale declared type.
+     */
+    private static void removeNode(Node node) {
+        Graph g = node.graph();
+        g.removeNode(node);
+        g.valueInfos().removeIf(v -> v.producer() == node);
     }
 
     /**
@@ -133,7 +151,7 @@ public final class GraphEdits {
         if (v.isInitializer() && v.initializer() != null) {
             v.graph().removeInitializer(v);
         } else if (v.producer() != null && v.producer().is("Constant")) {
-            v.producer().graph().removeNode(v.producer());
+            removeNode(v.producer());
         }
     }
 
