@@ -63,7 +63,10 @@ import java.util.Set;
  * element type the ONNX Runtime Java API cannot return (it returns FLOAT, DOUBLE, FLOAT16, BFLOAT16,
  * INT8, UINT8, INT16, INT32, INT64 and BOOL tensors; a value of another type stays computed, and what
  * feeds it may still fold); graph inputs, even those with an initializer default (a caller may feed
- * them); nodes in subgraphs; nodes whose outputs nobody reads (that is {@code dead-code}'s work).
+ * them); nodes in subgraphs; nodes whose outputs nobody reads (that is {@code dead-code}'s work);
+ * arithmetic (a {@code Cast} included) yielding float16, bfloat16 or a float8/float4 type, since ONNX
+ * Runtime's CPU provider computes those in float32 and so may not round where ONNX says (only ops that
+ * move data fold such values).
  * When ONNX Runtime fails on the batch, each value is retried alone and those that still fail stay.
  *
  * <p><b>Size cap.</b> Folding must not inflate the model. Let {@code b(x)} be the bytes of a tensor.
@@ -106,6 +109,22 @@ public final class FoldConstantsPass implements Pass {
     /** Ops whose outputs are not a function of their inputs. */
     private static final Set<String> NONDETERMINISTIC = Set.of("RandomNormal", "RandomUniform", "RandomNormalLike",
             "RandomUniformLike", "Multinomial", "Bernoulli", "Dropout");
+
+    /**
+     * Float types narrower than float32. NOTE: ONNX Runtime's CPU provider runs many ops of these
+     * types in float32 and removes the cast pairs around them, even with its optimizations off, so
+     * how precise an unfolded chain comes out depends on the graph around it; a folded value has the
+     * rounding ONNX specifies and may differ from that by the type's precision. Only ops that move
+     * data (exact in any precision) fold values of these types.
+     */
+    private static final Set<DataType> NARROW_FLOATS = Collections.unmodifiableSet(EnumSet.of(DataType.FLOAT16,
+            DataType.BFLOAT16, DataType.FLOAT8E4M3FN, DataType.FLOAT8E4M3FNUZ, DataType.FLOAT8E5M2,
+            DataType.FLOAT8E5M2FNUZ, DataType.FLOAT4E2M1, DataType.FLOAT8E8M0));
+
+    /** Ops whose outputs are elements of their inputs (or of a constant attribute), rearranged. */
+    private static final Set<String> DATA_MOVEMENT = Set.of("Identity", "Reshape", "Transpose", "Squeeze",
+            "Unsqueeze", "Flatten", "Concat", "Split", "Slice", "Gather", "GatherElements", "GatherND", "Expand",
+            "Tile", "Pad", "DepthToSpace", "SpaceToDepth", "ConstantOfShape", "Where");
 
     /** Element types the ONNX Runtime Java API hands back (see the runtime's TensorBridge). */
     private static final Set<DataType> RETURNABLE = Collections.unmodifiableSet(EnumSet.of(DataType.FLOAT,
@@ -305,11 +324,21 @@ public final class FoldConstantsPass implements Pass {
             }
         }
 
-        /** A node ONNX Runtime may compute now: default domain, deterministic, every input constant or folded. */
+        /**
+         * A node ONNX Runtime may compute now: default domain, deterministic, every input constant or
+         * folded, and no arithmetic that yields a narrow float type.
+         */
         private boolean isEvaluable(Node n) {
             if (!n.isOnnxDomain() || n.is("Constant") || NONDETERMINISTIC.contains(n.opType())
                     || !n.subgraphs().isEmpty()) {
                 return false;
+            }
+            if (!DATA_MOVEMENT.contains(n.opType())) {
+                for (Value out : n.outputs()) {
+                    if (NARROW_FLOATS.contains(inference.elemTypeOf(out))) {
+                        return false;
+                    }
+                }
             }
             boolean anyInput = false;
             for (Value in : n.inputs()) {
@@ -540,6 +569,7 @@ public final class FoldConstantsPass implements Pass {
                 GraphEdits.replaceWithConstant(v, known.get(v));
             }
             Set<Value> inputs = new LinkedHashSet<>();
+            Set<Value> removed = identitySet();
             for (int i = foldOrder.size() - 1; i >= 0; i--) {
                 Node n = foldOrder.get(i);
                 for (Value in : n.inputs()) {
@@ -548,6 +578,7 @@ public final class FoldConstantsPass implements Pass {
                     }
                 }
                 g.removeNode(n);
+                removed.addAll(n.outputs());
                 counter.count(n.opType());
             }
             for (Value in : inputs) {
@@ -555,11 +586,13 @@ public final class FoldConstantsPass implements Pass {
                 if (p != null && p.graph() == g && p.is("Shape") && isDead(p)) {
                     // Every reader of this Shape picked known dims and was folded.
                     g.removeNode(p);
+                    removed.addAll(p.outputs());
                     counter.count("Shape");
                 } else {
                     GraphEdits.removeIfUnused(in);
                 }
             }
+            g.valueInfos().removeIf(removed::contains);
         }
 
         // ---- values computed from inferred shapes ----

@@ -26,6 +26,8 @@ import dev.slimnx.graph.tensor.DataType;
 import dev.slimnx.graph.tensor.Tensor;
 import dev.slimnx.passes.PassResult;
 import dev.slimnx.passes.testing.PassTesting;
+import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
 import java.nio.file.Path;
 import java.util.List;
 import java.util.Map;
@@ -295,6 +297,59 @@ class FoldConstantsPassTest {
         assertSameOutputs(before, model, RTOL, ATOL);
     }
 
+    private static Tensor halves(String name, long[] dims, float... values) {
+        ByteBuffer buf = ByteBuffer.allocate(values.length * 2).order(ByteOrder.LITTLE_ENDIAN);
+        for (float v : values) {
+            buf.putShort(Float.floatToFloat16(v));
+        }
+        return Tensor.ofRaw(name, DataType.FLOAT16, dims, buf.flip());
+    }
+
+    /**
+     * ONNX Runtime computes the float16 Mul in float32 and drops the Cast pair around it, so folding it
+     * (with float16 rounding) would change the output by about 1e-4; moving float16 data and widening it
+     * to float32 are exact and fold.
+     */
+    @Test
+    void halfPrecisionArithmeticStaysWhileMovingAndWideningHalfPrecisionFolds() {
+        GraphBuilder b = new GraphBuilder(17, SEED);
+        Value x = b.input("x", DataType.FLOAT, "batch", 2);
+        Value a = b.initializer(halves("a", new long[] {2, 3}, 0.1f, -0.7f, 0.33f, 1.5f, -2.25f, 0.01f));
+        Value c = b.initializer(halves("c", new long[] {3, 2}, 0.3f, 0.9f, -0.41f, 0.6f, 0.77f, -1.3f));
+        Value product = b.op("Mul", b.node("Transpose", a).ints("perm", 1, 0).value(), c);
+        Value widened = b.node("Cast", b.node("Cast", c).attr("to", DataType.FLOAT.code()).value())
+                .attr("to", DataType.FLOAT16.code()).value();
+        Value sum = b.op("Add", product, widened);
+        b.output(b.op("MatMul", x, b.op("Transpose", b.node("Cast", sum).attr("to", DataType.FLOAT.code()).value())));
+        b.output(b.op("Mul", b.op("ReduceSum", x), b.node("Cast", a).attr("to", DataType.FLOAT.code()).value()));
+        Model model = b.build();
+        Model before = model.copy();
+
+        PassResult result = PassTesting.run(new FoldConstantsPass(), model);
+
+        assertEquals(Map.of("Transpose", 1, "Cast", 2), result.counts(),
+                "the Transpose of a and both Casts to float32; not the Mul, the Cast back to float16 or the Add");
+        assertEquals(2, count(model, "Mul"));
+        assertEquals(2, count(model, "Cast"), "the Cast to float16 and the one of a computed value stay");
+        assertSameOutputs(before, model, RTOL, ATOL);
+    }
+
+    @Test
+    void valueInfoOfFoldedValuesGoesWithThem() {
+        GraphBuilder b = new GraphBuilder(17, SEED);
+        Value x = b.input("x", DataType.FLOAT, 2, 3);
+        Value shape = b.op("Shape", x);
+        Value count = b.op("ReduceProd", shape);
+        b.output(b.op("Reshape", x, unsqueeze0(b, count)));
+        b.graph().valueInfos().addAll(List.of(shape, count));
+        Model model = b.build();
+
+        PassTesting.run(new FoldConstantsPass(), model);
+
+        assertEquals(List.of("Reshape"), model.graph().nodes().stream().map(Node::opType).toList());
+        assertEquals(List.of(), model.graph().valueInfos());
+    }
+
     // ---- what never folds ----
 
     @Test
@@ -394,6 +449,17 @@ class FoldConstantsPassTest {
         Node max = model.graph().nodes().stream().filter(n -> n.is("Max")).findFirst().orElseThrow();
         assertEquals(List.of("p", "q"), max.inputs().stream().map(Value::name).toList());
         assertTrue(model.graph().outputs().get(1).producer().is("Mul"));
+    }
+
+    @Test
+    void modelsWhoseInitializersMustBeGraphInputsAreLeftAlone() {
+        GraphBuilder b = new GraphBuilder(17, SEED);
+        Value x = b.input("x", DataType.FLOAT, 2);
+        b.output(b.op("Add", x, b.node("Constant").attr("value_float", 1f).value()));
+        Model model = b.build();
+        model.setIrVersion(3);
+
+        assertUnchanged(new FoldConstantsPass(), model);
     }
 
     // ---- the size cap ----
