@@ -77,9 +77,9 @@ import java.util.Set;
  *     b(v) &lt;= sum over c in F(v) of b(c) / k(c)  +  max-growth-bytes
  * </pre>
  * so summed over the {@code n} folded values, bytes added minus bytes freed is at most
- * {@code n * max-growth-bytes}. {@code Add(W, B)} of two weights folds (it frees both); an
- * {@code Expand} of a scalar or a {@code ConstantOfShape} to a large tensor, or a transpose of a
- * weight that other nodes also read, does not. A value that does not fit stays computed, and the
+ * {@code n * max-growth-bytes}. {@code Add(W, B)} of two weights folds whatever their size (it frees
+ * both); an {@code Expand} of a scalar or a {@code ConstantOfShape} to a tensor bigger than the cap,
+ * or a transpose bigger than the cap of a weight that other nodes also read, does not. A value that does not fit stays computed, and the
  * values its producer reads are considered in its place (a {@code Shape → ... → ConstantOfShape}
  * chain still folds up to the shape). Sizes come from inferred shapes before evaluation and are
  * checked again on the values ONNX Runtime returns.
