@@ -6,6 +6,7 @@ import dev.slimnx.graph.Node;
 import dev.slimnx.graph.Value;
 import dev.slimnx.graph.tensor.DataType;
 import dev.slimnx.graph.tensor.Tensor;
+import dev.slimnx.graph.tensor.ValueType;
 import java.util.ArrayList;
 import java.util.List;
 
@@ -153,6 +154,40 @@ public final class GraphEdits {
         } else if (v.producer() != null && v.producer().is("Constant")) {
             removeNode(v.producer());
         }
+    }
+
+    /**
+     * Puts a constant in the place of a computed value: a new initializer takes the value's name,
+     * every use (subgraph reads included) and every graph-output slot, so whoever reads the model
+     * by name sees the same names. The old value is renamed, left without uses and dropped from its
+     * graph's {@code value_info}, so its producer can be removed next.
+     *
+     * <p>Unlike {@link #replace}, this cannot fail: an initializer may be a graph output.
+     *
+     * @param old a node output (not a graph input or initializer)
+     * @param data its value (the tensor's own name is ignored)
+     * @return the initializer now standing for {@code old}
+     * @throws IllegalArgumentException when {@code old} is not a node output in a graph
+     */
+    public static Value replaceWithConstant(Value old, Tensor data) {
+        Graph g = old.graph();
+        if (old.producer() == null || g == null || old.name().isEmpty()) {
+            throw new IllegalArgumentException("'" + old.name() + "' is not a named node output in a graph");
+        }
+        String name = old.name();
+        old.setName(g.names().fresh(name + "_folded"));
+        Value c = g.addInitializer(data.withName(name));
+        c.setType(ValueType.TensorType.of(data.dataType(), data.shape()));
+        c.setDocString(old.docString());
+        c.setMetadata(old.metadata());
+        old.replaceAllUsesWith(c);
+        for (int i = 0; i < g.outputs().size(); i++) {
+            if (g.outputs().get(i) == old) {
+                g.replaceOutput(i, c);
+            }
+        }
+        g.valueInfos().removeIf(v -> v == old);
+        return c;
     }
 
     /**
