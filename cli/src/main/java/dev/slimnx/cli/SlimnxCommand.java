@@ -6,7 +6,7 @@ import picocli.CommandLine.Command;
 /** The top-level {@code slimnx} command; each capability is a subcommand. */
 @Command(name = "slimnx", mixinStandardHelpOptions = true, version = "slimnx 0.1.0",
         description = "Compresses and converts vision-transformer ONNX models, and proves what each rewrite did.",
-        subcommands = {InspectCommand.class, ConvertCommand.class, ValidateCommand.class, ReferenceCommand.class, BenchCommand.class, CommandLine.HelpCommand.class})
+        subcommands = {InspectCommand.class, ConvertCommand.class, OptimizeCommand.class, ValidateCommand.class, ReferenceCommand.class, BenchCommand.class, CommandLine.HelpCommand.class})
 public final class SlimnxCommand implements Runnable {
     @CommandLine.Spec
     CommandLine.Model.CommandSpec spec;
@@ -18,7 +18,15 @@ public final class SlimnxCommand implements Runnable {
 
     /** @return a configured command line, as the executable and tests use it */
     public static CommandLine commandLine() {
-        CommandLine cl = new CommandLine(new SlimnxCommand());
+        return commandLine(CommandLine.defaultFactory());
+    }
+
+    /**
+     * @param factory creates the command objects (tests swap in commands with test doubles)
+     * @return a configured command line
+     */
+    static CommandLine commandLine(CommandLine.IFactory factory) {
+        CommandLine cl = new CommandLine(new SlimnxCommand(), factory);
         cl.setExecutionExceptionHandler(new ErrorHandler());
         cl.setExitCodeExceptionMapper(e -> ExitCode.BAD_INPUT);
         return cl;

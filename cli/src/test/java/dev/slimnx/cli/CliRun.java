@@ -13,7 +13,12 @@ import picocli.CommandLine;
  */
 record CliRun(int exitCode, String out, String err) {
     static CliRun of(String... args) {
-        CommandLine cl = SlimnxCommand.commandLine();
+        return with(CommandLine.defaultFactory(), args);
+    }
+
+    /** Runs with a factory that may hand out commands holding test doubles. */
+    static CliRun with(CommandLine.IFactory factory, String... args) {
+        CommandLine cl = SlimnxCommand.commandLine(factory);
         StringWriter out = new StringWriter();
         StringWriter err = new StringWriter();
         cl.setOut(new PrintWriter(out, true));

@@ -1,6 +1,6 @@
 package dev.slimnx.passes;
 
-import dev.slimnx.graph.Attribute;
+import dev.slimnx.graph.ConstantNode;
 import dev.slimnx.graph.Graph;
 import dev.slimnx.graph.Node;
 import dev.slimnx.graph.Value;
@@ -31,20 +31,7 @@ public final class GraphEdits {
         if (t != null) {
             return t;
         }
-        Node p = v.producer();
-        if (p == null || !p.is("Constant") || p.attributes().size() != 1) {
-            return null;
-        }
-        Attribute a = p.attributes().get(0);
-        String name = v.name();
-        return switch (a.name()) {
-            case "value" -> a.asTensor().withName(name);
-            case "value_float" -> Tensor.ofFloats(name, new long[0], a.asFloat());
-            case "value_floats" -> Tensor.ofFloats(name, new long[] {a.asFloats().length}, a.asFloats());
-            case "value_int" -> Tensor.ofLongs(name, new long[0], a.asInt());
-            case "value_ints" -> Tensor.ofLongs(name, new long[] {a.asInts().length}, a.asInts());
-            default -> null;
-        };
+        return v.producer() == null ? null : ConstantNode.valueOf(v.producer());
     }
 
     /**

@@ -1,6 +1,7 @@
 package dev.slimnx.graph.infer;
 
 import dev.slimnx.graph.Attribute;
+import dev.slimnx.graph.ConstantNode;
 import dev.slimnx.graph.Graph;
 import dev.slimnx.graph.Model;
 import dev.slimnx.graph.Node;
@@ -122,7 +123,7 @@ public final class ShapeInference {
             Tensor t = v.constant();
             Node p = v.producer();
             if (t == null && p != null && p.is("Constant")) {
-                t = ShapeValueRules.constantTensor(p);
+                t = ConstantNode.valueOf(p);
             }
             constants.put(v, t);
             return t;

@@ -1,6 +1,7 @@
 package dev.slimnx.graph.infer;
 
 import dev.slimnx.graph.Attribute;
+import dev.slimnx.graph.ConstantNode;
 import dev.slimnx.graph.Node;
 import dev.slimnx.graph.tensor.DataType;
 import dev.slimnx.graph.tensor.Dim;
@@ -30,7 +31,7 @@ final class ShapeValueRules {
             }
         });
         rules.put("Constant", ctx -> {
-            Tensor t = constantTensor(ctx.node());
+            Tensor t = ConstantNode.valueOf(ctx.node());
             if (t != null) {
                 ctx.set(t.dataType(), t.shape());
             }
@@ -125,31 +126,5 @@ final class ShapeValueRules {
         } else {
             ctx.set(type, Dims.unknownDims(1));
         }
-    }
-
-    /**
-     * @param constant a Constant node
-     * @return its value as a tensor, or null for sparse and string-list values
-     */
-    static Tensor constantTensor(Node constant) {
-        for (Attribute a : constant.attributes()) {
-            switch (a.name()) {
-                case "value":
-                    return a.value() instanceof Tensor t ? t : null;
-                case "value_int":
-                    return Tensor.ofLongs("", new long[0], a.asInt());
-                case "value_ints":
-                    long[] v = a.asInts();
-                    return Tensor.ofLongs("", new long[] {v.length}, v);
-                case "value_float":
-                    return Tensor.ofFloats("", new long[0], a.asFloat());
-                case "value_floats":
-                    float[] f = a.asFloats();
-                    return Tensor.ofFloats("", new long[] {f.length}, f);
-                default:
-                    break;
-            }
-        }
-        return null;
     }
 }

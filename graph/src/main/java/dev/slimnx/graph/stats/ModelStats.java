@@ -1,5 +1,6 @@
 package dev.slimnx.graph.stats;
 
+import dev.slimnx.graph.ConstantNode;
 import dev.slimnx.graph.Graph;
 import dev.slimnx.graph.Model;
 import dev.slimnx.graph.Node;
@@ -25,10 +26,12 @@ import java.util.TreeMap;
  * quantization recipe is judged against.
  *
  * <ul>
- *   <li>Parameters: every element of every initializer (dense, in all graphs), string tensors
- *       excepted; shape constants count too, so that the number is simply "what the file stores".
+ *   <li>Parameters: every element of every initializer (dense, in all graphs) and of every
+ *       {@code Constant} node's value, string tensors excepted; shape constants count too, so that
+ *       the number is simply "what the file stores", and turning a Constant node into an
+ *       initializer (as constant folding does) leaves it unchanged.
  *       {@link #weightCount()} counts only floating-point initializers, the trainable weights.</li>
- *   <li>Bytes: the raw size of the initializers, in total and per element type.</li>
+ *   <li>Bytes: the raw size of the initializers and Constant values, in total and per element type.</li>
  *   <li>MACs: per node and in total, see {@link MacCounter} for the formulas. Shapes come from
  *       {@link ShapeInference#inferWithFixedInputDims} with every dynamic input dim (batch) taken
  *       as 1; {@link #dynamicDims()} lists the dims that were.</li>
@@ -81,6 +84,10 @@ public final class ModelStats {
         for (int i = 0; i < g.nodes().size(); i++) {
             Node n = g.nodes().get(i);
             opHistogram.merge(n.isOnnxDomain() ? n.opType() : n.domain() + ":" + n.opType(), 1, Integer::sum);
+            Tensor constant = ConstantNode.valueOf(n);
+            if (constant != null) {
+                addInitializer(constant);
+            }
             long macs = counter.count(n);
             if (macs >= 0) {
                 nodeMacs.add(new NodeMacs(g.name(), i, n.opType(), n.name(), macs, counter.lastWasExact()));
