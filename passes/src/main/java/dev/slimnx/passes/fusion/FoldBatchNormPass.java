@@ -202,6 +202,17 @@ public final class FoldBatchNormPass implements Pass {
                     folded[o * perChannel + j] = (float) (wv[o * perChannel + j] * a.scale()[o]);
                 }
             }
+            replaceWeightAndBias(conv, bn, x, w, folded, bias, a);
+            return true;
+        }
+
+        /**
+         * Finishes a fold into a Conv or ConvTranspose: weight input 1 becomes {@code folded}, bias
+         * input 2 becomes {@code b·s + t}, and the BatchNormalization goes.
+         */
+        private void replaceWeightAndBias(Node conv, Node bn, Value x, Tensor w, float[] folded, double[] bias,
+                                          Affine a) {
+            int out = a.channels();
             float[] foldedBias = new float[out];
             for (int o = 0; o < out; o++) {
                 foldedBias[o] = (float) (bias[o] * a.scale()[o] + a.shift()[o]);
@@ -211,7 +222,6 @@ public final class FoldBatchNormPass implements Pass {
                     hint(conv.input(2), bn, "bias"));
             dropBatchNorm(bn, x);
             LOG.log(System.Logger.Level.DEBUG, "folded {0} into {1}", bn.describe(), conv.describe());
-            return true;
         }
 
         /**
@@ -251,15 +261,7 @@ public final class FoldBatchNormPass implements Pass {
                     }
                 }
             }
-            float[] foldedBias = new float[out];
-            for (int o = 0; o < out; o++) {
-                foldedBias[o] = (float) (bias[o] * a.scale()[o] + a.shift()[o]);
-            }
-            setConstantInput(conv, 1, Tensor.ofFloats("", w.dims(), folded), hint(conv.input(1), bn, "weight"));
-            setConstantInput(conv, 2, Tensor.ofFloats("", new long[] {out}, foldedBias),
-                    hint(conv.input(2), bn, "bias"));
-            dropBatchNorm(bn, x);
-            LOG.log(System.Logger.Level.DEBUG, "folded {0} into {1}", bn.describe(), conv.describe());
+            replaceWeightAndBias(conv, bn, x, w, folded, bias, a);
             return true;
         }
 
