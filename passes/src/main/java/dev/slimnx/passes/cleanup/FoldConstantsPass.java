@@ -57,6 +57,10 @@ import java.util.Set;
  *       values as outputs. The folded nodes are removed, and so are the initializers only they read.</li>
  * </ol>
  *
+ * <p>Last, a {@code Reshape} whose target is computed from shapes at run time gets a constant
+ * target with 0 for the dims it keeps (kind {@code Reshape target}, see {@link StaticReshapeTarget});
+ * the chain that computed the target is left for {@code dead-code}.
+ *
  * <p>Never folded: random ops ({@code RandomNormal}, {@code RandomUniform}, {@code RandomNormalLike},
  * {@code RandomUniformLike}, {@code Multinomial}, {@code Bernoulli}) and {@code Dropout} (random when
  * its {@code training_mode} is true); ops of other domains; nodes holding subgraphs; values of an
@@ -187,6 +191,10 @@ public final class FoldConstantsPass implements Pass {
         // NOTE: every round that folds removes nodes, so this ends.
         while (new Round(model, context, options.maxGrowthBytes()).tryFold(counter)) {
             rounds++;
+        }
+        InferenceResult shapes = ShapeInference.infer(model);
+        for (Node n : model.graph().nodes()) {
+            counter.countIf("Reshape target", StaticReshapeTarget.tryMakeStatic(n, shapes));
         }
         LOG.log(System.Logger.Level.DEBUG, "{0}: {1} folding round(s), {2}", ID, rounds, counter.result().summary());
         return counter.result();

@@ -156,14 +156,53 @@ class FoldConstantsPassTest {
 
         PassResult result = PassTesting.run(new FoldConstantsPass(), model);
 
-        assertEquals(Map.of("Unsqueeze", 1, "Mul", 1, "Gather", 2), result.counts());
+        assertEquals(Map.of("Unsqueeze", 1, "Mul", 1, "Gather", 2, "Reshape target", 1), result.counts());
         assertEquals(List.of("Shape", "Gather", "Unsqueeze", "Concat", "Reshape"),
                 model.graph().nodes().stream().map(Node::opType).toList());
         Node concat = model.graph().nodes().get(3);
         assertNull(concat.input(0).constant(), "the batch is read from the input at run time");
         assertArrayEquals(new long[] {16 * 64}, concat.input(1).constant().toLongArray());
+        assertArrayEquals(new long[] {0, 16 * 64}, model.graph().nodes().get(4).input(1).constant().toLongArray(),
+                "the Reshape keeps the batch with 0 and no longer reads the chain");
         assertSameOutputs(before, model, RTOL, ATOL);
         assertSameOutputs(before, model, randomFeeds(before, SEED, 5), RTOL, ATOL);
+    }
+
+    /** {@code x.view(B, N, heads, -1)} on {@code x: [batch, seq, 64]} with B and N read from the shape. */
+    private static Model headsView(long allowzero, boolean swapBatchAndSeq) {
+        GraphBuilder b = new GraphBuilder(17, SEED);
+        Value x = b.input("x", DataType.FLOAT, "batch", "seq", 64);
+        Value shape = b.op("Shape", x);
+        Value batch = unsqueeze0(b, gather(b, shape, scalar(b, "i0", 0)));
+        Value seq = unsqueeze0(b, gather(b, shape, scalar(b, "i1", 1)));
+        Value target = swapBatchAndSeq ? concat0(b, seq, batch, longs(b, "rest", 64))
+                : concat0(b, batch, seq, longs(b, "heads", 4), longs(b, "minus1", -1));
+        b.output(b.node("Reshape", x, target).attr("allowzero", allowzero).value());
+        return b.build();
+    }
+
+    @Test
+    void aReshapeTargetReadFromTheShapeBecomesAConstantThatKeepsTheDynamicDims() {
+        Model model = headsView(0, false);
+        Model before = model.copy();
+        PassResult result = PassTesting.run(new FoldConstantsPass(), model);
+        assertEquals(1, result.counts().get("Reshape target"));
+        Node reshape = model.graph().nodes().stream().filter(n -> n.is("Reshape")).findFirst().orElseThrow();
+        assertArrayEquals(new long[] {0, 0, 4, -1}, reshape.input(1).constant().toLongArray());
+        assertSameOutputs(before, model, RTOL, ATOL);
+        assertSameOutputs(before, model, randomFeeds(before, SEED, 5), RTOL, ATOL);
+        PassTesting.run(new DeadCodePass(), model);
+        assertEquals(List.of("Reshape"), model.graph().nodes().stream().map(Node::opType).toList(),
+                "the shape chain is dead code now");
+        assertUnchanged(new FoldConstantsPass(), model);
+    }
+
+    @Test
+    void aReshapeTargetIsKeptWhenZeroWouldMeanZeroOrTheDimsMoveAround() {
+        assertEquals(0, PassTesting.run(new FoldConstantsPass(), headsView(1, false)).counts()
+                .getOrDefault("Reshape target", 0), "allowzero = 1: 0 is a size, not a copy");
+        assertEquals(0, PassTesting.run(new FoldConstantsPass(), headsView(0, true)).counts()
+                .getOrDefault("Reshape target", 0), "seq and batch swapped: two dims no constant can express");
     }
 
     @Test
@@ -578,7 +617,8 @@ class FoldConstantsPassTest {
         assertEquals((int) count(before, "Constant"), result.counts().get("Constant"));
         assertEquals(0, count(model, "Constant"));
         assertTrue(result.total() > count(before, "Constant"), "shape computations fold too: " + result.summary());
-        assertEquals(before.graph().nodes().size() - result.total(), model.graph().nodes().size());
+        int retargeted = result.counts().getOrDefault("Reshape target", 0);
+        assertEquals(before.graph().nodes().size() - result.total() + retargeted, model.graph().nodes().size());
         assertTrue(count(model, "Shape") < count(before, "Shape"));
         assertSameOutputs(before, model, RTOL, ATOL);
         assertSameOutputs(before, model, randomFeeds(before, SEED, 3), RTOL, ATOL);
