@@ -16,11 +16,13 @@ test:
 	$(MVN) verify
 
 ## demo: build, then run the main job on the embedded reference models. Until the full demo
-## pipeline exists (fold, prune, quantize, validate, export) it lists the reference models and
-## inspects the ViT.
+## pipeline exists (fold, prune, quantize, validate, export) it lists the reference models,
+## inspects the ViT and optimizes it losslessly, verifying the result (output in demo-out/).
 demo: build
 	./slimnx reference list
 	./slimnx inspect "$$(./slimnx reference path vit)"
+	mkdir -p demo-out
+	./slimnx optimize "$$(./slimnx reference path vit)" -o demo-out/vit-optimized.onnx --verify --force
 
 clean:
 	$(MVN) -q clean
