@@ -19,6 +19,20 @@ public final class RewriteCounter {
     }
 
     /**
+     * @param kind what was counted, e.g. {@code clamped values}
+     * @param times how many; 0 counts nothing
+     * @throws IllegalArgumentException when {@code times} is negative
+     */
+    public void count(String kind, int times) {
+        if (times < 0) {
+            throw new IllegalArgumentException("negative count " + times + " for " + kind);
+        }
+        if (times > 0) {
+            counts.merge(kind, times, Integer::sum);
+        }
+    }
+
+    /**
      * @param kind what was rewritten
      * @param done true when a rewrite happened (the return of a {@code tryX} helper)
      * @return {@code done}

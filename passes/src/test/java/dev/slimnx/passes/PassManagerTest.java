@@ -132,4 +132,15 @@ class PassManagerTest {
         assertEquals("b 2, a 1", result.summary());
         assertEquals(3, result.total());
     }
+
+    @Test
+    void countsAddUpInBulk() {
+        RewriteCounter counter = new RewriteCounter("p");
+        counter.count("values", 0);
+        assertFalse(counter.any(), "counting zero counts nothing");
+        counter.count("values", 3);
+        counter.count("values");
+        assertEquals(Map.of("values", 4), counter.result().counts());
+        assertThrows(IllegalArgumentException.class, () -> counter.count("values", -1));
+    }
 }
