@@ -35,6 +35,53 @@ public final class GraphEdits {
     }
 
     /**
+     * The value holding the constant that {@code v} carries, looking through {@code Identity}
+     * nodes: PyTorch exports a weight shared by two modules as one initializer, read once directly
+     * and once through an Identity. Use it with {@link #removeIfUnusedThroughIdentities} when the
+     * reader goes.
+     *
+     * @param v a value, possibly null
+     * @return {@code v} itself when it is a constant ({@link #constant}), else the constant at the
+     *     end of a chain of Identity nodes producing it, else null
+     */
+    public static Value constantSource(Value v) {
+        Value at = v;
+        // NOTE: bounded so that a malformed cycle of Identities cannot loop forever
+        for (int hops = 0; at != null && hops < 64; hops++) {
+            if (constant(at) != null) {
+                return at;
+            }
+            Node p = at.producer();
+            if (p == null || !p.is("Identity") || p.inputs().isEmpty()) {
+                return null;
+            }
+            at = p.input(0);
+        }
+        return null;
+    }
+
+    /**
+     * Removes the Identity nodes of a chain found by {@link #constantSource} that nothing reads any
+     * more, from {@code v} back towards the constant, and the constant itself when it is unused
+     * ({@link #removeIfUnused}).
+     *
+     * @param v a value that lost a reader, possibly null
+     */
+    public static void removeIfUnusedThroughIdentities(Value v) {
+        Value at = v;
+        for (int hops = 0; at != null && hops < 64; hops++) {
+            Node p = at.producer();
+            if (p == null || !p.is("Identity") || !at.uses().isEmpty() || at.isGraphOutput()) {
+                removeIfUnused(at);
+                return;
+            }
+            Value next = p.inputs().isEmpty() ? null : p.input(0);
+            removeNode(p);
+            at = next;
+        }
+    }
+
+    /**
      * @param v a value
      * @return true when it is a float32 constant (the weights the folding passes rewrite)
      */

@@ -6,13 +6,24 @@ package dev.slimnx.passes.quant;
  * {@code DequantizeLinear} computes {@code x = (q − zero_point)·scale}.
  *
  * <p>Two rules follow the ONNX Runtime quantization tooling, because its CPU kernels assume them:
- * weights are symmetric int8 with zero point 0 and range [−127, 127] (−128 unused, so products
- * cannot overflow the int16 accumulations some kernels use), and every range includes 0, so that
- * 0 (padding, ReLU's output) is exactly representable.
+ * weights are symmetric int8 with zero point 0 and range [−127, 127] (−128 unused, so that the
+ * range is symmetric), and every range includes 0, so that 0 (padding, ReLU's output) is exactly
+ * representable. Weights multiplied against uint8 activations (dynamic quantization) use the
+ * narrower range [−64, 64] of {@link #INT8_REDUCED_MAX}: a wider one overflows the int16 sums of
+ * x86 kernels without VNNI.
  */
 public final class QuantMath {
     /** Largest magnitude of symmetric int8 weights. */
     public static final int INT8_SYMMETRIC_MAX = 127;
+
+    /**
+     * Largest magnitude of symmetric int8 weights that x86 CPUs without VNNI multiply exactly
+     * against uint8 activations. Their u8×s8 kernels ({@code vpmaddubsw}) add the products of two
+     * neighbouring K elements into an int16 that saturates: {@code 2·255·64 = 32640} fits in
+     * [−32768, 32767], while {@code 2·255·127 = 64770} does not. ONNX Runtime's tooling calls this
+     * "reduce range".
+     */
+    public static final int INT8_REDUCED_MAX = 64;
 
     private QuantMath() {
     }
@@ -78,6 +89,25 @@ public final class QuantMath {
      * @return one scale per channel and the quantized values
      */
     public static PerChannel symmetricPerChannel(float[] weights, long[] dims, int axis) {
+        return symmetricPerChannel(weights, dims, axis, INT8_SYMMETRIC_MAX);
+    }
+
+    /**
+     * Per-channel symmetric int8 quantization with a chosen range: channel {@code c} gets scale
+     * {@code max|w[c]| / qmax} and values in [−qmax, qmax].
+     *
+     * @param weights the values, row-major
+     * @param dims their dims
+     * @param axis the channel axis
+     * @param qmax the largest quantized magnitude, 1 to 127 ({@link #INT8_SYMMETRIC_MAX},
+     *     {@link #INT8_REDUCED_MAX})
+     * @return one scale per channel and the quantized values
+     * @throws IllegalArgumentException if qmax is outside [1, 127]
+     */
+    public static PerChannel symmetricPerChannel(float[] weights, long[] dims, int axis, int qmax) {
+        if (qmax < 1 || qmax > INT8_SYMMETRIC_MAX) {
+            throw new IllegalArgumentException("qmax must be 1 to 127, got " + qmax);
+        }
         int channels = Math.toIntExact(dims[axis]);
         long inner = 1;
         for (int i = axis + 1; i < dims.length; i++) {
@@ -92,13 +122,13 @@ public final class QuantMath {
         float[] scales = new float[channels];
         Affine[] affine = new Affine[channels];
         for (int c = 0; c < channels; c++) {
-            affine[c] = symmetric(maxAbs[c], INT8_SYMMETRIC_MAX);
+            affine[c] = symmetric(maxAbs[c], qmax);
             scales[c] = affine[c].scale();
         }
         byte[] q = new byte[weights.length];
         for (int i = 0; i < weights.length; i++) {
             int c = (i / innerSize) % channels;
-            q[i] = (byte) affine[c].quantize(weights[i], -INT8_SYMMETRIC_MAX, INT8_SYMMETRIC_MAX);
+            q[i] = (byte) affine[c].quantize(weights[i], -qmax, qmax);
         }
         return new PerChannel(scales, q);
     }

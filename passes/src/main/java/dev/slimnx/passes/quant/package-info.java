@@ -1,6 +1,8 @@
 /**
  * Quantization passes: static INT8 in QDQ form with calibration, dynamic INT8, FP16 and INT4
  * weight-only, plus the arithmetic they share ({@link dev.slimnx.passes.quant.QuantMath}) and the
- * calibration data they read ({@link dev.slimnx.passes.quant.CalibrationData}).
+ * calibration data they read ({@link dev.slimnx.passes.quant.CalibrationData}). A model that is
+ * already quantized is recognised by {@link dev.slimnx.passes.quant.QuantizedOps}, so that no pass
+ * quantizes twice.
  */
 package dev.slimnx.passes.quant;

@@ -49,4 +49,14 @@ class QuantMathTest {
         assertArrayEquals(new float[] {1f, 1f / 127}, q.scales(), 1e-9f);
         assertArrayEquals(new byte[] {0, 0, 127, -127}, q.values());
     }
+
+    @Test
+    void reducedRangeKeepsCodesWithinPlusMinus64() {
+        float[] w = {0.64f, -0.32f, 0.01f, /* channel 1 */ -2f, 1f, 0.015625f};
+        QuantMath.PerChannel q = QuantMath.symmetricPerChannel(w, new long[] {2, 3}, 0, QuantMath.INT8_REDUCED_MAX);
+        assertArrayEquals(new float[] {0.64f / 64, 2f / 64}, q.scales(), 0f);
+        assertArrayEquals(new byte[] {64, -32, 1, -64, 32, 0}, q.values(), "0.015625/(2/64) = 0.5 rounds to even 0");
+        org.junit.jupiter.api.Assertions.assertThrows(IllegalArgumentException.class,
+                () -> QuantMath.symmetricPerChannel(w, new long[] {2, 3}, 0, 128));
+    }
 }
