@@ -6,13 +6,20 @@ package dev.slimnx.passes.quant;
  * {@code DequantizeLinear} computes {@code x = (q − zero_point)·scale}.
  *
  * <p>Two rules follow the ONNX Runtime quantization tooling, because its CPU kernels assume them:
- * weights are symmetric int8 with zero point 0 and range [−127, 127] (−128 unused, so products
- * cannot overflow the int16 accumulations some kernels use), and every range includes 0, so that
- * 0 (padding, ReLU's output) is exactly representable.
+ * weights are symmetric int8 with zero point 0 and range [−127, 127] (−128 unused, so that int8 ×
+ * int8 pairs, 2·127² = 32258, fit the int16 accumulations some kernels use), and every range
+ * includes 0, so that 0 (padding, ReLU's output) is exactly representable.
+ *
+ * <p>uint8 × int8 pairs do not fit int16 (2·255·127 = 64770): ONNX Runtime's u8s8 kernels on x86
+ * CPUs without VNNI sum such pairs with saturation ({@code vpmaddubsw}). Weights in the reduced
+ * range [−63, 63] ({@link #INT8_REDUCED_MAX}, ONNX Runtime's "reduce_range") keep every pair within
+ * it (2·255·63 = 32130).
  */
 public final class QuantMath {
     /** Largest magnitude of symmetric int8 weights. */
     public static final int INT8_SYMMETRIC_MAX = 127;
+    /** Largest magnitude of reduced-range (7-bit) int8 weights. */
+    public static final int INT8_REDUCED_MAX = 63;
 
     private QuantMath() {
     }
@@ -78,6 +85,23 @@ public final class QuantMath {
      * @return one scale per channel and the quantized values
      */
     public static PerChannel symmetricPerChannel(float[] weights, long[] dims, int axis) {
+        return symmetricPerChannel(weights, dims, axis, INT8_SYMMETRIC_MAX);
+    }
+
+    /**
+     * Per-channel symmetric quantization of a weight into {@code [−qmax, qmax]}: channel {@code c}
+     * gets the scale {@code max|w[c]| / qmax} ({@link #symmetric}) and {@code q = round(w / scale)}.
+     *
+     * @param weights the values, row-major
+     * @param dims their dims
+     * @param axis the channel axis
+     * @param qmax the largest quantized magnitude, at most 127
+     * @return one scale per channel and the quantized values
+     */
+    public static PerChannel symmetricPerChannel(float[] weights, long[] dims, int axis, int qmax) {
+        if (qmax < 1 || qmax > INT8_SYMMETRIC_MAX) {
+            throw new IllegalArgumentException("qmax must be in [1, 127], got " + qmax);
+        }
         int channels = Math.toIntExact(dims[axis]);
         long inner = 1;
         for (int i = axis + 1; i < dims.length; i++) {
@@ -92,13 +116,13 @@ public final class QuantMath {
         float[] scales = new float[channels];
         Affine[] affine = new Affine[channels];
         for (int c = 0; c < channels; c++) {
-            affine[c] = symmetric(maxAbs[c], INT8_SYMMETRIC_MAX);
+            affine[c] = symmetric(maxAbs[c], qmax);
             scales[c] = affine[c].scale();
         }
         byte[] q = new byte[weights.length];
         for (int i = 0; i < weights.length; i++) {
             int c = (i / innerSize) % channels;
-            q[i] = (byte) affine[c].quantize(weights[i], -INT8_SYMMETRIC_MAX, INT8_SYMMETRIC_MAX);
+            q[i] = (byte) affine[c].quantize(weights[i], -qmax, qmax);
         }
         return new PerChannel(scales, q);
     }

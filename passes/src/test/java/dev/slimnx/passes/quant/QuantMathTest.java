@@ -2,6 +2,7 @@ package dev.slimnx.passes.quant;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
 
 import org.junit.jupiter.api.Test;
 
@@ -48,5 +49,15 @@ class QuantMathTest {
         QuantMath.PerChannel q = QuantMath.symmetricPerChannel(new float[] {0, 0, 1, -1}, new long[] {2, 2}, 0);
         assertArrayEquals(new float[] {1f, 1f / 127}, q.scales(), 1e-9f);
         assertArrayEquals(new byte[] {0, 0, 127, -127}, q.values());
+    }
+
+    @Test
+    void reducedRangeScalesAreEachChannelsMaxOver63() {
+        float[] w = {1.2f, -2f, 0.5f, /* channel 1 */ 0.1f, 0.2f, -0.3f};
+        QuantMath.PerChannel q = QuantMath.symmetricPerChannel(w, new long[] {2, 3}, 0, QuantMath.INT8_REDUCED_MAX);
+        assertArrayEquals(new float[] {2f / 63, 0.3f / 63}, q.scales(), 1e-9f);
+        // 1.2/(2/63) = 37.8 → 38; 0.5/(2/63) = 15.75 → 16; 0.1/(0.3/63) = 21; 0.2/(0.3/63) = 42
+        assertArrayEquals(new byte[] {38, -63, 16, 21, 42, -63}, q.values());
+        assertThrows(IllegalArgumentException.class, () -> QuantMath.symmetricPerChannel(w, new long[] {2, 3}, 0, 128));
     }
 }
