@@ -1,6 +1,8 @@
 /**
- * Quantization passes: static INT8 in QDQ form with calibration, dynamic INT8, FP16 and INT4
- * weight-only, plus the arithmetic they share ({@link dev.slimnx.passes.quant.QuantMath}) and the
- * calibration data they read ({@link dev.slimnx.passes.quant.CalibrationData}).
+ * Quantization passes: static INT8 in QDQ form with calibration
+ * ({@link dev.slimnx.passes.quant.QuantizeStaticPass}), dynamic INT8, FP16 and INT4 weight-only,
+ * plus the arithmetic they share ({@link dev.slimnx.passes.quant.QuantMath}), the calibration data
+ * they read ({@link dev.slimnx.passes.quant.CalibrationData}) and the ranges calibration finds in
+ * it ({@link dev.slimnx.passes.quant.Calibration}).
  */
 package dev.slimnx.passes.quant;
