@@ -5,6 +5,9 @@ import dev.slimnx.passes.cleanup.EliminatePass;
 import dev.slimnx.passes.cleanup.FoldConstantsPass;
 import dev.slimnx.passes.fusion.FoldBatchNormPass;
 import dev.slimnx.passes.fusion.FusePass;
+import dev.slimnx.passes.quant.ConvertFp16Pass;
+import dev.slimnx.passes.quant.QuantizeDynamicPass;
+import dev.slimnx.passes.quant.QuantizeInt4Pass;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -36,7 +39,8 @@ public final class PassRegistry {
     /** @return every pass slimnx ships */
     public static PassRegistry standard() {
         return new PassRegistry(List.of(FoldConstantsPass.DESCRIPTOR, EliminatePass.DESCRIPTOR,
-                FoldBatchNormPass.DESCRIPTOR, FusePass.DESCRIPTOR, DeadCodePass.DESCRIPTOR));
+                FoldBatchNormPass.DESCRIPTOR, FusePass.DESCRIPTOR, DeadCodePass.DESCRIPTOR,
+                QuantizeDynamicPass.DESCRIPTOR, QuantizeInt4Pass.DESCRIPTOR, ConvertFp16Pass.DESCRIPTOR));
     }
 
     /** @return every registered pass, in registration order */

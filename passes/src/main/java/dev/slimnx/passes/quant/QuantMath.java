@@ -15,7 +15,6 @@ package dev.slimnx.passes.quant;
 public final class QuantMath {
     /** Largest magnitude of symmetric int8 weights. */
     public static final int INT8_SYMMETRIC_MAX = 127;
-
     /**
      * Largest magnitude of symmetric int8 weights that x86 CPUs without VNNI multiply exactly
      * against uint8 activations. Their u8×s8 kernels ({@code vpmaddubsw}) add the products of two
