@@ -1,14 +1,7 @@
 package dev.slimnx.cli;
 
 import dev.slimnx.graph.Model;
-import dev.slimnx.graph.Value;
 import dev.slimnx.graph.io.OnnxReader;
-import dev.slimnx.graph.tensor.DataType;
-import dev.slimnx.graph.tensor.Dim;
-import dev.slimnx.graph.tensor.Tensor;
-import dev.slimnx.passes.PassContext;
-import dev.slimnx.passes.PassManager;
-import dev.slimnx.passes.PassRegistry;
 import dev.slimnx.reference.ReferenceModel;
 import dev.slimnx.reference.ReferenceModels;
 import dev.slimnx.runtime.ExecutionProvider;
@@ -24,10 +17,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
-import java.util.LinkedHashMap;
 import java.util.List;
-import java.util.Map;
-import java.util.SplittableRandom;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Model.CommandSpec;
@@ -86,10 +76,7 @@ final class BenchOptimizeCommand implements Callable<Integer> {
 
     private String row(ReferenceModel ref) throws Exception {
         Model original = OnnxReader.read(ref.file());
-        Model optimized = original.copy();
-        PassRegistry passes = PassRegistry.standard();
-        new PassManager(passes.pipeline(passes.losslessIds(), Map.of()), PassManager.Options.untilFixedPoint())
-                .run(optimized, PassContext.defaults());
+        Model optimized = OptimizeCommand.losslessCopy(original);
         Path tmp = Files.createTempFile("slimnx-ort-basic-", ".onnx");
         int ortBasic;
         try {
@@ -107,7 +94,7 @@ final class BenchOptimizeCommand implements Callable<Integer> {
             LatencyBenchmark bench = new LatencyBenchmark(LatencyOptions.timed(20,
                     Duration.ofMillis((long) (seconds * 1000)), sizes.toArray(Integer[]::new)));
             LatencyResult r = bench.compare(original, optimized, new RunOptions(ExecutionProvider.CPU, threads, level),
-                    b -> feeds(original, b));
+                    b -> BenchFeeds.random(original, b));
             for (int b : batches) {
                 if (!sizes.contains(b)) {
                     row.append(" n/a (one packed sequence) |");
@@ -132,36 +119,5 @@ final class BenchOptimizeCommand implements Callable<Integer> {
     private static boolean hasBatchAxis(Model m) {
         return m.graph().inputs().stream().anyMatch(v -> v.shape() != null && !v.shape().dims().isEmpty()
                 && v.shape().dims().get(0).isSymbolic() && v.shape().dims().get(0).param().equals("batch"));
-    }
-
-    /**
-     * Random normal floats, zeros for integer inputs (NaViT's positions and image ids: one image
-     * of the whole sequence); {@code batch} is the batch size, any other symbol 128.
-     */
-    private static Map<String, Tensor> feeds(Model m, int batch) {
-        SplittableRandom random = new SplittableRandom(batch);
-        Map<String, Tensor> out = new LinkedHashMap<>();
-        for (Value in : m.graph().inputs()) {
-            if (in.isInitializer()) {
-                continue;
-            }
-            List<Dim> dims = in.shape().dims();
-            long[] shape = new long[dims.size()];
-            for (int i = 0; i < shape.length; i++) {
-                Dim d = dims.get(i);
-                shape[i] = d.isKnown() ? d.value() : d.isSymbolic() && d.param().equals("batch") ? batch : 128;
-            }
-            int n = Math.toIntExact(Tensor.elementCount(shape));
-            if (in.elemType() == DataType.FLOAT) {
-                float[] v = new float[n];
-                for (int i = 0; i < n; i++) {
-                    v[i] = (float) (random.nextDouble() * 2 - 1);
-                }
-                out.put(in.name(), Tensor.ofFloats(in.name(), shape, v));
-            } else {
-                out.put(in.name(), Tensor.ofIntegers(in.name(), in.elemType(), shape, new long[n]));
-            }
-        }
-        return out;
     }
 }

@@ -150,6 +150,18 @@ public final class OptimizeCommand implements Callable<Integer> {
         }
     }
 
+    /**
+     * @param model a model (not changed)
+     * @return a copy through the default lossless pipeline, repeated until nothing changes
+     */
+    static Model losslessCopy(Model model) {
+        Model copy = model.copy();
+        PassRegistry passes = PassRegistry.standard();
+        new PassManager(passes.pipeline(passes.losslessIds(), Map.of()), PassManager.Options.untilFixedPoint())
+                .run(copy, PassContext.defaults());
+        return copy;
+    }
+
     /** {@code fold-constants.max-growth-bytes=1M} → {fold-constants: {max-growth-bytes: 1M}}. */
     static Map<String, Map<String, String>> parseOptions(List<String> given) {
         Map<String, Map<String, String>> out = new LinkedHashMap<>();

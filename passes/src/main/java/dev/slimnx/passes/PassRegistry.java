@@ -8,6 +8,7 @@ import dev.slimnx.passes.fusion.FusePass;
 import dev.slimnx.passes.quant.ConvertFp16Pass;
 import dev.slimnx.passes.quant.QuantizeDynamicPass;
 import dev.slimnx.passes.quant.QuantizeInt4Pass;
+import dev.slimnx.passes.quant.QuantizeStaticPass;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -40,7 +41,7 @@ public final class PassRegistry {
     public static PassRegistry standard() {
         return new PassRegistry(List.of(FoldConstantsPass.DESCRIPTOR, EliminatePass.DESCRIPTOR,
                 FoldBatchNormPass.DESCRIPTOR, FusePass.DESCRIPTOR, DeadCodePass.DESCRIPTOR,
-                QuantizeDynamicPass.DESCRIPTOR, QuantizeInt4Pass.DESCRIPTOR, ConvertFp16Pass.DESCRIPTOR));
+                QuantizeStaticPass.DESCRIPTOR, QuantizeDynamicPass.DESCRIPTOR, QuantizeInt4Pass.DESCRIPTOR, ConvertFp16Pass.DESCRIPTOR));
     }
 
     /** @return every registered pass, in registration order */
