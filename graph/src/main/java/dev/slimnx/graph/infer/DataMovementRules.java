@@ -84,6 +84,13 @@ final class DataMovementRules {
             out.set(inferred, solve(in.dims(), out, inferred));
         }
         ctx.set(type, Shape.of(out));
+        // A shape value reshaped to a vector or a scalar keeps its entries (PyTorch's expand
+        // exports Reshape(Concat(b, -1, -1), [-1]) before comparing it with -1).
+        IntVector values = ctx.ints(0);
+        if (values != null && out.size() <= 1 && (out.isEmpty() ? values.size() == 1
+                : out.getFirst().isKnown() && out.getFirst().value() == values.size())) {
+            ctx.setInts(0, new IntVector(values.values(), out.isEmpty()));
+        }
     }
 
     /**

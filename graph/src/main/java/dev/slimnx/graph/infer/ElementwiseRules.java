@@ -103,13 +103,29 @@ final class ElementwiseRules {
             case "Sub" -> Dims::sub;
             case "Mul" -> Dims::mul;
             case "Div" -> Dims::div;
-            case "Equal" -> (x, y) -> x.isKnown() && y.isKnown() ? Dim.of(x.value() == y.value() ? 1 : 0)
-                    : x.equals(y) && x.isSymbolic() ? Dim.of(1) : Dim.unknown();
+            case "Equal" -> ElementwiseRules::equal;
             default -> null;
         };
         if (f != null) {
             ctx.setInts(0, zip(a, b, f));
         }
+    }
+
+    /**
+     * Equal on shape values. A symbolic entry is a size (it comes from a Shape), so it is never
+     * negative: PyTorch's {@code expand(b, -1, -1)} exports as {@code Where(Equal(shape, -1), 1,
+     * shape)}, and knowing {@code batch == -1} is false keeps the batch through the Expand.
+     */
+    private static Dim equal(Dim x, Dim y) {
+        if (x.isKnown() && y.isKnown()) {
+            return Dim.of(x.value() == y.value() ? 1 : 0);
+        }
+        if (x.isSymbolic() && y.isSymbolic()) {
+            return x.equals(y) ? Dim.of(1) : Dim.unknown();
+        }
+        Dim known = x.isKnown() ? x : y;
+        Dim other = x.isKnown() ? y : x;
+        return other.isSymbolic() && known.isKnown() && known.value() < 0 ? Dim.of(0) : Dim.unknown();
     }
 
     /** Elementwise on two vectors with scalar/1-element broadcasting; null when sizes do not match. */

@@ -211,6 +211,22 @@ class OpRulesTest {
     }
 
     @Test
+    void pytorchExpandWithMinusOnesKeepsTheBatch() {
+        GraphBuilder b = new GraphBuilder(17);
+        Value x = b.input("x", DataType.FLOAT, "batch", 16, 64);
+        Value query = b.input("query", DataType.FLOAT, 1, 8, 64);
+        Value batch = b.op("Unsqueeze", b.node("Gather", b.op("Shape", x), scalar(b, "i0", 0)).attr("axis", 0L).value(),
+                ints(b, "axes", 0));
+        Value target = b.op("Reshape", b.node("Concat", batch, ints(b, "m1", -1), ints(b, "m2", -1)).attr("axis", 0L)
+                .value(), ints(b, "flat", -1));
+        Value isMinus = b.op("Equal", target, ints(b, "minus", -1, -1, -1));
+        Value shape = b.op("Where", isMinus, ints(b, "ones", 1, 1, 1), target);
+        Value y = b.op("Expand", query, shape);
+        InferenceResult r = run(b, y);
+        assertEquals(shape("batch", 8, 64), r.shapeOf(y), "a size is never -1, so the batch survives the Where");
+    }
+
+    @Test
     void pytorchShapeGatherConcatReshapeChainStaysSymbolic() {
         GraphBuilder b = new GraphBuilder(13);
         Value x = b.input("x", DataType.FLOAT, "batch", "tokens", 768);
