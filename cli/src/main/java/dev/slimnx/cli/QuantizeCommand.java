@@ -107,6 +107,11 @@ public final class QuantizeCommand implements Callable<Integer> {
             description = "fp16: keep float32 graph inputs and outputs (default: ${DEFAULT-VALUE})")
     boolean keepIoTypes;
 
+    @Option(names = "--no-compact", negatable = false, description = "write names and attributes as they come; by default"
+            + " the output is compacted (short value names, node names without repeated module paths, no default-valued"
+            + " attributes: the same model in fewer bytes)")
+    boolean noCompact;
+
     @Option(names = "--max-drop", paramLabel = "POINTS",
             description = "keep the most sensitive nodes in float until the top-1 drop on --data is at most POINTS")
     Double maxDrop;
@@ -148,7 +153,7 @@ public final class QuantizeCommand implements Callable<Integer> {
         PrintWriter err = spec.commandLine().getErr();
         CalibrationData calib = m == Quantizers.Mode.STATIC ? calibration(model, reference) : null;
         Quantizers quantizers = new Quantizers(m, calib, method, percentile, perChannel && !perTensor,
-                activationType, ops, exclude, blockSize, keepIoTypes);
+                activationType, ops, exclude, blockSize, keepIoTypes, !noCompact);
         try {
             quantizers.create(Set.of()).requires(model);
         } catch (PassRefusedException e) {
@@ -157,7 +162,7 @@ public final class QuantizeCommand implements Callable<Integer> {
             throw new UserError(e.getMessage());
         }
         QuantEvaluation evaluation = reportSensitivity || maxDrop != null ? evaluation(model, reference) : null;
-        QuantizationSearch search = new QuantizationSearch(model, (source, keep) -> quantize(quantizers, source, keep),
+        QuantizationSearch search = new QuantizationSearch(model, quantizers::quantize,
                 evaluation, line -> {
                     err.println("  " + line);
                     err.flush();
@@ -191,7 +196,7 @@ public final class QuantizeCommand implements Callable<Integer> {
                     o.floatTop1(), o.top1(), o.dropPoints(), maxDrop, o.variants());
             out.println("kept in float: " + (keptFloat.isEmpty() ? "none" : String.join(", ", keptFloat)));
         } else if (output != null) {
-            result = quantize(quantizers, model, Set.of());
+            result = quantizers.quantize(model, Set.of());
         } else {
             return ExitCode.OK;
         }
@@ -223,13 +228,6 @@ public final class QuantizeCommand implements Callable<Integer> {
         if (m == Quantizers.Mode.FP16 && (maxDrop != null || reportSensitivity)) {
             throw new UserError("--max-drop and --report-sensitivity apply to the INT8 and INT4 modes");
         }
-    }
-
-    /** A run of the quantizer on a copy, keeping {@code keep} in float. */
-    private static Model quantize(Quantizers quantizers, Model source, Set<String> keep) {
-        Model copy = source.copy();
-        new PassManager(List.of(quantizers.create(keep)), PassManager.Options.once()).run(copy, PassContext.defaults());
-        return copy;
     }
 
     private Optional<ReferenceModel> reference() throws IOException {

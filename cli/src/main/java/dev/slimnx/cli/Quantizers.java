@@ -6,6 +6,9 @@ import dev.slimnx.graph.tensor.DataType;
 import dev.slimnx.graph.tensor.Tensor;
 import dev.slimnx.passes.GraphEdits;
 import dev.slimnx.passes.Pass;
+import dev.slimnx.passes.PassContext;
+import dev.slimnx.passes.PassManager;
+import dev.slimnx.passes.cleanup.CompactPass;
 import dev.slimnx.passes.quant.CalibrationData;
 import dev.slimnx.passes.quant.CalibrationMethod;
 import dev.slimnx.passes.quant.ConvertFp16Pass;
@@ -47,9 +50,11 @@ final class Quantizers {
     private final List<String> exclude;
     private final int blockSize;
     private final boolean keepIoTypes;
+    private final boolean compact;
 
     Quantizers(Mode mode, CalibrationData calib, String method, Double percentile, boolean perChannel,
-               String activationType, List<String> ops, List<String> exclude, int blockSize, boolean keepIoTypes) {
+               String activationType, List<String> ops, List<String> exclude, int blockSize, boolean keepIoTypes,
+               boolean compact) {
         this.mode = mode;
         this.calib = calib;
         this.method = method;
@@ -60,6 +65,7 @@ final class Quantizers {
         this.exclude = exclude;
         this.blockSize = blockSize;
         this.keepIoTypes = keepIoTypes;
+        this.compact = compact;
         if (mode != Mode.STATIC && (method != null || percentile != null || activationType != null)) {
             throw new UserError("--method, --percentile and --activation-type only apply to --mode static");
         }
@@ -69,6 +75,22 @@ final class Quantizers {
         if (mode != Mode.FP16 && !keepIoTypes) {
             throw new UserError("--keep-io-types only applies to --mode fp16");
         }
+    }
+
+    /**
+     * Quantizes a copy, then (unless {@code --no-compact}) compacts it ({@link CompactPass}): the result
+     * is a deployable file, and in small models the exporter's names cost as much as the per-channel
+     * scales.
+     *
+     * @param source the float model (not changed)
+     * @param keepFloat node names kept in float besides {@code --exclude}
+     * @return the quantized copy
+     */
+    Model quantize(Model source, Set<String> keepFloat) {
+        Model copy = source.copy();
+        List<Pass> passes = compact ? List.of(create(keepFloat), new CompactPass()) : List.of(create(keepFloat));
+        new PassManager(passes, PassManager.Options.once()).run(copy, PassContext.defaults());
+        return copy;
     }
 
     /**

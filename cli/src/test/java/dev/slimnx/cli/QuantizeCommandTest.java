@@ -52,6 +52,25 @@ class QuantizeCommandTest {
     }
 
     @Test
+    void theOutputIsCompactedUnlessAskedNotTo() throws Exception {
+        Path in = mlp();
+        Path compact = dir.resolve("compact.onnx");
+        Path asIs = dir.resolve("as-is.onnx");
+        assertEquals(0, CliRun.of("quantize", in.toString(), "-o", compact.toString(), "--mode", "dynamic",
+                "--no-latency-probe").exitCode());
+        assertEquals(0, CliRun.of("quantize", in.toString(), "-o", asIs.toString(), "--mode", "dynamic",
+                "--no-latency-probe", "--no-compact").exitCode());
+        Model c = OnnxReader.read(compact);
+        Model a = OnnxReader.read(asIs);
+        assertTrue(c.graph().nodes().stream().allMatch(n -> n.outputs().stream()
+                .allMatch(v -> v.isGraphOutput() || v.name().matches("[0-9a-z]+"))), "short value names");
+        assertTrue(a.graph().nodes().stream().anyMatch(n -> n.outputs().stream()
+                .anyMatch(v -> !v.isGraphOutput() && !v.name().matches("[0-9a-z]+"))), "names as they came");
+        assertEquals(java.util.List.of("logits"), c.graph().outputs().stream().map(Value::name).toList());
+        assertTrue(Files.size(compact) < Files.size(asIs), Files.size(compact) + " vs " + Files.size(asIs));
+    }
+
+    @Test
     void aQuantizedModelIsRefusedWithOneLine() throws Exception {
         Path in = mlp();
         Path once = dir.resolve("q.onnx");

@@ -1,5 +1,6 @@
 package dev.slimnx.passes;
 
+import dev.slimnx.passes.cleanup.CompactPass;
 import dev.slimnx.passes.cleanup.DeadCodePass;
 import dev.slimnx.passes.cleanup.EliminatePass;
 import dev.slimnx.passes.cleanup.FoldConstantsPass;
@@ -41,7 +42,8 @@ public final class PassRegistry {
     public static PassRegistry standard() {
         return new PassRegistry(List.of(FoldConstantsPass.DESCRIPTOR, EliminatePass.DESCRIPTOR,
                 FoldBatchNormPass.DESCRIPTOR, FusePass.DESCRIPTOR, DeadCodePass.DESCRIPTOR,
-                QuantizeStaticPass.DESCRIPTOR, QuantizeDynamicPass.DESCRIPTOR, QuantizeInt4Pass.DESCRIPTOR, ConvertFp16Pass.DESCRIPTOR));
+                QuantizeStaticPass.DESCRIPTOR, QuantizeDynamicPass.DESCRIPTOR, QuantizeInt4Pass.DESCRIPTOR, ConvertFp16Pass.DESCRIPTOR,
+                CompactPass.DESCRIPTOR));
     }
 
     /** @return every registered pass, in registration order */
@@ -62,11 +64,15 @@ public final class PassRegistry {
         return d;
     }
 
-    /** @return the ids of the lossless passes, in order: the default pipeline of {@code slimnx optimize} */
+    /**
+     * @return the ids of the lossless passes, in order: the default pipeline of {@code slimnx optimize}.
+     *     NOTE: {@code compact} is lossless but left out: value names are what a person reading an
+     *     optimized model finds their way by; {@code slimnx quantize} applies it to its deployable output.
+     */
     public List<String> losslessIds() {
         List<String> ids = new ArrayList<>();
         for (PassDescriptor d : byId.values()) {
-            if (d.lossless()) {
+            if (d.lossless() && !d.id().equals(CompactPass.ID)) {
                 ids.add(d.id());
             }
         }

@@ -10,6 +10,7 @@ import dev.slimnx.graph.tensor.Shape;
 import dev.slimnx.graph.tensor.Tensor;
 import dev.slimnx.graph.tensor.ValueType;
 import dev.slimnx.passes.GraphEdits;
+import java.util.HashMap;
 import java.util.IdentityHashMap;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -30,6 +31,8 @@ final class QdqEditor {
     private final DataType activationType;
     private final Map<Value, Pair> pairs = new IdentityHashMap<>();
     private final Map<WeightKey, Value> weights = new LinkedHashMap<>();
+    /** Zeros of int8 by channel count, −1 for a scalar: one tensor for every weight of that size. */
+    private final Map<Integer, Value> weightZeroPoints = new HashMap<>();
     private long floatBytes;
     private long quantizedBytes;
     private int activationCount;
@@ -136,12 +139,20 @@ final class QdqEditor {
                 Tensor.ofRaw("", DataType.INT8, data.dims(), java.nio.ByteBuffer.wrap(q.values())));
         Value scale = GraphEdits.addConstant(graph, base + "_scale", Tensor.ofFloats("", scaleDims, q.scales()));
         // NOTE: the zero points are all 0, which is also DequantizeLinear's default, but ONNX Runtime's
-        // QGemm fusion fails at run time on a per-channel weight without them (1.23.2).
-        Value zero = GraphEdits.addConstant(graph, base + "_zp",
-                Tensor.ofIntegers("", DataType.INT8, scaleDims, new long[q.scales().length]));
+        // QGemm fusion fails at run time on a per-channel weight without them (1.23.2). Weights with
+        // as many channels share one tensor of zeros.
+        int channels = q.scales().length;
+        int zeroKey = axis < 0 ? -1 : channels;
+        Value zero = weightZeroPoints.get(zeroKey);
+        if (zero == null) {
+            zero = GraphEdits.addConstant(graph, graph.names().fresh("w_zp" + (axis < 0 ? "" : channels)),
+                    Tensor.ofIntegers("", DataType.INT8, scaleDims, new long[channels]));
+            weightZeroPoints.put(zeroKey, zero);
+            quantizedBytes += channels;
+        }
         Value dq = dequantize(base, values, scale, zero, axis, data.dims(), before);
         floatBytes += data.byteSize();
-        quantizedBytes += q.values().length + 5L * q.scales().length;
+        quantizedBytes += q.values().length + 4L * channels;
         weights.put(key, dq);
         return dq;
     }
