@@ -46,12 +46,18 @@ public final class BackwardContext {
         return info;
     }
 
-    /** @return input {@code i} of the node (shorthand) */
+    /**
+     * @param i input slot
+     * @return input {@code i} of the node, or null when omitted (shorthand)
+     */
     public Value in(int i) {
         return node.input(i);
     }
 
-    /** @return output {@code i} of the node (shorthand) */
+    /**
+     * @param i output slot
+     * @return output {@code i} of the node (shorthand)
+     */
     public Value out(int i) {
         return node.output(i);
     }

@@ -26,6 +26,7 @@ public final class BackwardRules {
         Map<String, BackwardRule> rules = new TreeMap<>();
         ElementwiseRules.register(rules);
         MatMulRules.register(rules);
+        ConvRules.register(rules);
         ShapeRules.register(rules);
         IndexingRules.register(rules);
         ReductionRules.register(rules);

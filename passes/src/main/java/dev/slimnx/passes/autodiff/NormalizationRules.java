@@ -61,6 +61,12 @@ final class NormalizationRules {
                     return "rank of '" + v.name() + "' unknown";
                 }
             }
+            for (int i = 1; i < node.outputs().size(); i++) {
+                Value v = node.output(i);
+                if (!v.uses().isEmpty() || v.isGraphOutput()) {
+                    return "its Mean or InvStdDev output is read; only Y is differentiated";
+                }
+            }
             return null;
         }
 
