@@ -1,0 +1,110 @@
+package dev.slimnx.passes.autodiff;
+
+import dev.slimnx.graph.Node;
+import dev.slimnx.graph.Value;
+import java.util.Map;
+
+/**
+ * Rules for Softmax and LayerNormalization.
+ *
+ * <p>Softmax along one axis (opset 13 semantics, which the builder requires): the Jacobian of
+ * {@code y = softmax(x)} is {@code diag(y) - y yᵀ}, so {@code dx = y ⊙ (g - Σ(g ⊙ y))} with the sum
+ * along the axis, kept as size 1.
+ *
+ * <p>LayerNormalization over the axes {@code [axis, rank)}: with {@code μ}, {@code σ²} the mean and
+ * variance over those axes, {@code r = 1/√(σ² + ε)}, {@code x̂ = (x - μ)·r} and
+ * {@code y = x̂·scale + bias}:
+ * {@code dbias = Σ g} and {@code dscale = Σ g ⊙ x̂} over the axes the parameters were broadcast
+ * along, and, with {@code ĝ = g ⊙ scale} and means over the normalized axes,
+ * {@code dx = r·(ĝ - mean(ĝ) - x̂·mean(ĝ ⊙ x̂))}.
+ *
+ * <p>NOTE: {@code μ} and {@code r} are recomputed in the backward graph rather than read from the
+ * node's optional Mean and InvStdDev outputs: those are typed by {@code stash_type} (float even for
+ * a double input), and adding outputs to a forward node would change the forward graph's nodes.
+ * The recomputation is two reductions per LayerNormalization.
+ */
+final class NormalizationRules {
+    private NormalizationRules() {
+    }
+
+    static void register(Map<String, BackwardRule> rules) {
+        rules.put("Softmax", new SoftmaxRule());
+        rules.put("LayerNormalization", new LayerNormRule());
+    }
+
+    private static String rankKnown(Node node, ForwardInfo info) {
+        return info.rank(node.input(0)) < 0 ? "rank of '" + node.input(0).name() + "' unknown" : null;
+    }
+
+    private static final class SoftmaxRule implements BackwardRule {
+        @Override
+        public String unsupportedReason(Node node, ForwardInfo info) {
+            return rankKnown(node, info);
+        }
+
+        @Override
+        public void emit(BackwardContext c) {
+            GraphEmitter e = c.emit();
+            Value y = c.out(0);
+            Value g = c.outputGrad(0);
+            int axis = ForwardInfo.normalizeAxis(c.node().intAttr("axis", -1), c.shape(y).rank());
+            Value dot = e.reduceSum(e.op("Mul", g, y), new long[] {axis}, true);
+            c.addInputGrad(0, e.op("Mul", y, e.op("Sub", g, dot)));
+        }
+    }
+
+    private static final class LayerNormRule implements BackwardRule {
+        @Override
+        public String unsupportedReason(Node node, ForwardInfo info) {
+            for (Value v : node.inputs()) {
+                if (v != null && info.rank(v) < 0) {
+                    return "rank of '" + v.name() + "' unknown";
+                }
+            }
+            for (int i = 1; i < node.outputs().size(); i++) {
+                Value v = node.output(i);
+                if (!v.uses().isEmpty() || v.isGraphOutput()) {
+                    return "its Mean or InvStdDev output is read; only Y is differentiated";
+                }
+            }
+            return null;
+        }
+
+        @Override
+        public void emit(BackwardContext c) {
+            GraphEmitter e = c.emit();
+            Node n = c.node();
+            Value x = c.in(0);
+            Value scale = c.in(1);
+            Value g = c.outputGrad(0);
+            int rank = c.shape(x).rank();
+            int axis = ForwardInfo.normalizeAxis(n.intAttr("axis", -1), rank);
+            long[] axes = new long[rank - axis];
+            for (int i = 0; i < axes.length; i++) {
+                axes[i] = axis + i;
+            }
+            if (c.needsGrad(2)) {
+                c.addInputGrad(2, c.unbroadcast(g, c.shape(c.out(0)), c.in(2)));
+            }
+            if (!c.needsGrad(0) && !c.needsGrad(1)) {
+                return;
+            }
+            Value mu = e.reduceMean(x, axes, true);
+            Value centered = e.op("Sub", x, mu);
+            Value variance = e.reduceMean(e.op("Mul", centered, centered), axes, true);
+            Value eps = c.scalarLike(n.floatAttr("epsilon", 1e-5f), x);
+            Value r = e.op("Reciprocal", e.op("Sqrt", e.op("Add", variance, eps)));
+            Value xhat = e.op("Mul", centered, r);
+            if (c.needsGrad(1)) {
+                c.addInputGrad(1, c.unbroadcast(e.op("Mul", g, xhat), c.shape(c.out(0)), scale));
+            }
+            if (c.needsGrad(0)) {
+                Value gh = e.op("Mul", g, scale);
+                Value m1 = e.reduceMean(gh, axes, true);
+                Value m2 = e.reduceMean(e.op("Mul", gh, xhat), axes, true);
+                Value inner = e.op("Sub", e.op("Sub", gh, m1), e.op("Mul", xhat, m2));
+                c.addInputGrad(0, e.op("Mul", r, inner));
+            }
+        }
+    }
+}
