@@ -136,6 +136,15 @@ class ChannelDependenciesTest {
         assertNull(g.member(PruneTesting.value(m, "mask_1133")));
     }
 
+    @Test
+    void aDepthwiseConvPassesItsChannelsThrough() {
+        Model m = PruneTesting.depthwise();
+        ChannelGroup g = groupOf(m, "expand.weight", 0);
+        assertMembers(g, List.of("expand.weight[axis 0]", "dw.weight[axis 0]", "dw.bias[axis 0]",
+                "project.weight[axis 1]"), List.of("expand_out0[axis 1]", "dw_out0[axis 1]", "relu_out0[axis 1]"));
+        assertEquals(List.of("dw"), names(g.rewrittenNodes()));
+    }
+
     /** The MLP with its activation replaced by {@code op} (in {@code domain}). */
     static Model mlpWith(String domain, String op) {
         GraphBuilder b = new GraphBuilder(PruneTesting.OPSET, 7);

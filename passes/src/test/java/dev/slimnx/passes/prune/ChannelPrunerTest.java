@@ -124,6 +124,18 @@ class ChannelPrunerTest {
     }
 
     @Test
+    void aDepthwiseConvGetsItsGroupCountRewritten() {
+        Model m = PruneTesting.depthwise();
+        Model reference = m.copy();
+        int[] keep = {1, 2, 4};
+        PruneTesting.zero(reference, "project.weight", 1, PruneTesting.complement(6, keep));
+        pruneAndCompare(m, groupOf(m, "expand.weight", 0), keep, reference);
+        Node dw = m.graph().nodes().stream().filter(n -> n.name().equals("dw")).findFirst().orElseThrow();
+        assertEquals(3, dw.intAttr("group", 0));
+        assertArrayEquals(new long[] {3, 1, 3, 3}, PruneTesting.dims(m, "dw.weight"));
+    }
+
+    @Test
     void broadcastOperandsAreSlicedAlongTheirOwnAxis() {
         Model m = PruneTesting.broadcasting();
         Model reference = m.copy();

@@ -151,6 +151,23 @@ final class PruneTesting {
         return b.build();
     }
 
+    /**
+     * An inverted-residual style block: 1×1 Conv 4 → 6, depthwise 3×3 Conv (group 6), Relu, 1×1
+     * Conv 6 → 4, on x [batch, 4, 5, 5].
+     */
+    static Model depthwise() {
+        GraphBuilder b = new GraphBuilder(OPSET, 23);
+        Value x = b.input("x", DataType.FLOAT, "batch", 4, 5, 5);
+        Value h = b.node("Conv", x, b.initializer(b.randomFloats("expand.weight", 6, 4, 1, 1))).name("expand").value();
+        h = b.node("Conv", h, b.initializer(b.randomFloats("dw.weight", 6, 1, 3, 3)),
+                b.initializer(b.randomFloats("dw.bias", 6))).attr("group", 6L).ints("pads", 1, 1, 1, 1)
+                .name("dw").value();
+        h = b.node("Relu", h).name("relu").value();
+        Value y = b.node("Conv", h, b.initializer(b.randomFloats("project.weight", 4, 6, 1, 1))).name("project").value();
+        b.output(y, DataType.FLOAT, "batch", 4, 5, 5);
+        return b.build();
+    }
+
     /** The value named {@code name} of the main graph. */
     static Value value(Model m, String name) {
         Value v = m.graph().valuesByName().get(name);
