@@ -6,6 +6,7 @@ import dev.slimnx.passes.cleanup.EliminatePass;
 import dev.slimnx.passes.cleanup.FoldConstantsPass;
 import dev.slimnx.passes.fusion.FoldBatchNormPass;
 import dev.slimnx.passes.fusion.FusePass;
+import dev.slimnx.passes.prune.FfnRatioPass;
 import dev.slimnx.passes.quant.ConvertFp16Pass;
 import dev.slimnx.passes.quant.QuantizeDynamicPass;
 import dev.slimnx.passes.quant.QuantizeInt4Pass;
@@ -41,7 +42,7 @@ public final class PassRegistry {
     /** @return every pass slimnx ships */
     public static PassRegistry standard() {
         return new PassRegistry(List.of(FoldConstantsPass.DESCRIPTOR, EliminatePass.DESCRIPTOR,
-                FoldBatchNormPass.DESCRIPTOR, FusePass.DESCRIPTOR, DeadCodePass.DESCRIPTOR,
+                FoldBatchNormPass.DESCRIPTOR, FusePass.DESCRIPTOR, DeadCodePass.DESCRIPTOR, FfnRatioPass.DESCRIPTOR,
                 QuantizeStaticPass.DESCRIPTOR, QuantizeDynamicPass.DESCRIPTOR, QuantizeInt4Pass.DESCRIPTOR, ConvertFp16Pass.DESCRIPTOR,
                 CompactPass.DESCRIPTOR));
     }
