@@ -172,7 +172,11 @@ public final class ChannelContext {
         }
     }
 
-    /** @return the arriving axis if the op acts on each position of it alone (normalised into [0, rank)) */
+    /**
+     * @param axis an axis attribute, negative counting from the end
+     * @param rank the rank it refers to
+     * @return the axis in [0, rank)
+     */
     static int normalize(int axis, int rank) {
         return axis < 0 ? axis + rank : axis;
     }

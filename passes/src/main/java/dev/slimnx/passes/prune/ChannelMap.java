@@ -182,11 +182,10 @@ public record ChannelMap(int offset, int block, int repeats, int period) {
     }
 
     /**
-     * @return the positions covered by channel {@code c}, all repeats
-     * @param width channels in the group
      * @param c the channel
+     * @return the positions covered by channel {@code c}, all repeats
      */
-    public List<Integer> positionsOf(int width, int c) {
+    public List<Integer> positionsOf(int c) {
         List<Integer> out = new ArrayList<>();
         for (int r = 0; r < repeats; r++) {
             for (int i = 0; i < block; i++) {

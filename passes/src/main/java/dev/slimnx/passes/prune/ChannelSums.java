@@ -20,7 +20,7 @@ final class ChannelSums {
         int[] channelOf = new int[length];
         java.util.Arrays.fill(channelOf, -1);
         for (int c = 0; c < width; c++) {
-            for (int p : m.map().positionsOf(width, c)) {
+            for (int p : m.map().positionsOf(c)) {
                 channelOf[p] = c;
             }
         }

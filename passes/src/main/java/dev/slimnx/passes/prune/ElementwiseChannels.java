@@ -105,7 +105,7 @@ final class ElementwiseChannels {
     /** Pooling acts on the spatial axes of each channel: batch and channel axes pass through. */
     static void pooling(ChannelContext ctx) {
         Node n = ctx.node();
-        if (ctx.atInput() && ctx.port() != 0 || !ctx.atInput() && ctx.port() != 0) {
+        if (ctx.port() != 0) {
             ctx.refuse("the channels reach a slot other than the data");
             return;
         }

@@ -263,7 +263,7 @@ final class LayoutChannels {
         Value in = n.input(0);
         int rank = ctx.rank(in);
         int axis = ChannelContext.normalize((int) n.intAttr("axis", 0), rank);
-        if (ctx.atInput() ? ctx.axis() != axis : ctx.axis() != axis) {
+        if (ctx.axis() != axis) {
             ctx.input(0, ctx.axis(), ctx.map());
             for (int j = 0; j < n.outputs().size(); j++) {
                 ctx.output(j, ctx.axis(), ctx.map());

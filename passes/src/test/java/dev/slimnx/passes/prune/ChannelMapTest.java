@@ -41,7 +41,7 @@ class ChannelMapTest {
     void repeatsCoverTheSamePositionInEveryHead() {
         // per-head dim j of 2 heads of 4 dims: positions j and 4 + j
         ChannelMap m = new ChannelMap(0, 1, 2, 4);
-        assertEquals(List.of(1, 5), m.positionsOf(4, 1));
+        assertEquals(List.of(1, 5), m.positionsOf(1));
         assertArrayEquals(new int[] {0, 3, 4, 7}, m.keptPositions(8, 4, new int[] {0, 3}));
         assertEquals(4, m.removed(4, 2));
         assertEquals(2, m.newBoundary(4, 4, 2));
@@ -52,7 +52,7 @@ class ChannelMapTest {
         // head h of 3 heads of 2 dims: positions 2h, 2h + 1
         ChannelMap m = new ChannelMap(0, 2, 1, 0);
         assertArrayEquals(new int[] {4, 5, 0, 1}, m.keptPositions(6, 3, new int[] {2, 0}));
-        assertEquals(List.of(2, 3), m.positionsOf(3, 1));
+        assertEquals(List.of(2, 3), m.positionsOf(1));
     }
 
     @Test

@@ -4,7 +4,6 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import dev.slimnx.graph.Model;
 import dev.slimnx.graph.Node;
 import dev.slimnx.graph.Value;
 import dev.slimnx.graph.build.GraphBuilder;

@@ -164,7 +164,7 @@ class FfnRatioPassOnReferenceModelsTest {
                 ChannelMember member = l.group().member(w.value());
                 List<Integer> positions = new ArrayList<>();
                 for (int c : removed) {
-                    positions.addAll(member.map().positionsOf(l.hiddenWidth(), c));
+                    positions.addAll(member.map().positionsOf(c));
                 }
                 PruneTesting.zero(zeroed, w.value().name(), member.axis(),
                         positions.stream().mapToInt(Integer::intValue).toArray());
