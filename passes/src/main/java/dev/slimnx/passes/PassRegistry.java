@@ -42,9 +42,9 @@ public final class PassRegistry {
     /** @return every pass slimnx ships */
     public static PassRegistry standard() {
         return new PassRegistry(List.of(FoldConstantsPass.DESCRIPTOR, EliminatePass.DESCRIPTOR,
-                FoldBatchNormPass.DESCRIPTOR, FusePass.DESCRIPTOR, DeadCodePass.DESCRIPTOR, FfnRatioPass.DESCRIPTOR,
+                FoldBatchNormPass.DESCRIPTOR, FusePass.DESCRIPTOR, DeadCodePass.DESCRIPTOR,
                 QuantizeStaticPass.DESCRIPTOR, QuantizeDynamicPass.DESCRIPTOR, QuantizeInt4Pass.DESCRIPTOR, ConvertFp16Pass.DESCRIPTOR,
-                CompactPass.DESCRIPTOR));
+                FfnRatioPass.DESCRIPTOR, CompactPass.DESCRIPTOR));
     }
 
     /** @return every registered pass, in registration order */
