@@ -6,6 +6,7 @@ import dev.slimnx.passes.cleanup.EliminatePass;
 import dev.slimnx.passes.cleanup.FoldConstantsPass;
 import dev.slimnx.passes.fusion.FoldBatchNormPass;
 import dev.slimnx.passes.fusion.FusePass;
+import dev.slimnx.passes.prune.FfnRatioPass;
 import dev.slimnx.passes.quant.ConvertFp16Pass;
 import dev.slimnx.passes.quant.QuantizeDynamicPass;
 import dev.slimnx.passes.quant.QuantizeInt4Pass;
@@ -43,7 +44,7 @@ public final class PassRegistry {
         return new PassRegistry(List.of(FoldConstantsPass.DESCRIPTOR, EliminatePass.DESCRIPTOR,
                 FoldBatchNormPass.DESCRIPTOR, FusePass.DESCRIPTOR, DeadCodePass.DESCRIPTOR,
                 QuantizeStaticPass.DESCRIPTOR, QuantizeDynamicPass.DESCRIPTOR, QuantizeInt4Pass.DESCRIPTOR, ConvertFp16Pass.DESCRIPTOR,
-                CompactPass.DESCRIPTOR));
+                FfnRatioPass.DESCRIPTOR, CompactPass.DESCRIPTOR));
     }
 
     /** @return every registered pass, in registration order */

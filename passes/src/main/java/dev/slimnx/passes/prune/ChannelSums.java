@@ -1,0 +1,40 @@
+package dev.slimnx.passes.prune;
+
+/**
+ * Sums over the positions each channel owns in one member tensor: what magnitude and Taylor
+ * importance add up per channel.
+ */
+final class ChannelSums {
+    private ChannelSums() {
+    }
+
+    /**
+     * @param m the member (its axis and map)
+     * @param dims the tensor's dims
+     * @param values the tensor's values, row-major
+     * @param width channels in the group
+     * @return per channel, the sum of {@code values} over the channel's positions
+     */
+    static double[] sum(ChannelMember m, long[] dims, double[] values, int width) {
+        int length = (int) dims[m.axis()];
+        int[] channelOf = new int[length];
+        java.util.Arrays.fill(channelOf, -1);
+        for (int c = 0; c < width; c++) {
+            for (int p : m.map().positionsOf(c)) {
+                channelOf[p] = c;
+            }
+        }
+        long inner = 1;
+        for (int i = m.axis() + 1; i < dims.length; i++) {
+            inner *= dims[i];
+        }
+        double[] out = new double[width];
+        for (int idx = 0; idx < values.length; idx++) {
+            int c = channelOf[(int) ((idx / inner) % length)];
+            if (c >= 0) {
+                out[c] += values[idx];
+            }
+        }
+        return out;
+    }
+}

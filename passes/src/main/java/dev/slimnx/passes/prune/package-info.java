@@ -1,0 +1,24 @@
+/**
+ * Structured pruning on ONNX graphs: channels are physically removed from weights, activations and
+ * shape constants, so the pruned model is smaller and faster in any runtime.
+ *
+ * <ul>
+ *   <li>Dependencies: {@link dev.slimnx.passes.prune.ChannelDependencies} finds a
+ *       {@link dev.slimnx.passes.prune.ChannelGroup}, the closure of the channels coupled to a
+ *       seed, with a worklist and per-op {@link dev.slimnx.passes.prune.ChannelHandler}s
+ *       ({@link dev.slimnx.passes.prune.ChannelHandlers}); where the channels sit along each axis
+ *       is a {@link dev.slimnx.passes.prune.ChannelMap}. What the analysis cannot follow refuses
+ *       the group, with the node and op named.</li>
+ *   <li>Mechanics: {@link dev.slimnx.passes.prune.ChannelPruner} applies a keep-set to a group,
+ *       slicing constants, shrinking declared shapes and rewriting shape constants, all checks
+ *       before the first change.</li>
+ *   <li>Importance: {@link dev.slimnx.passes.prune.Importance} with first-order
+ *       {@link dev.slimnx.passes.prune.TaylorImportance} (gradients from the autodiff package),
+ *       {@link dev.slimnx.passes.prune.MagnitudeImportance} and
+ *       {@link dev.slimnx.passes.prune.RandomImportance}.</li>
+ *   <li>Passes: {@link dev.slimnx.passes.prune.FfnRatioPass} ({@code prune-ffn}) prunes every FFN
+ *       hidden layer ({@link dev.slimnx.passes.prune.FfnFinder}) to a ratio of its input width and
+ *       reports what it did ({@link dev.slimnx.passes.prune.PruneReport}).</li>
+ * </ul>
+ */
+package dev.slimnx.passes.prune;
