@@ -91,10 +91,10 @@ public final class GradientBuilder {
                 throw new IllegalArgumentException("'" + v.name() + "' is not a FLOAT or DOUBLE node output of known rank");
             }
         }
-        List<Value> weights = chooseWeights(g, spec, byName, values, outputs, info);
+        List<Value> weights = chooseWeights(g, spec, byName, values, outputs, info, rules);
         List<Value> sources = new ArrayList<>(weights);
         sources.addAll(values);
-        DifferentiablePath path = DifferentiablePath.find(g, sources, outputs, info);
+        DifferentiablePath path = DifferentiablePath.find(g, sources, outputs, info, rules);
         checkRules(path, info);
 
         Set<Value> forwardValues = identitySet();
@@ -173,7 +173,7 @@ public final class GradientBuilder {
     }
 
     private static List<Value> chooseWeights(Graph g, GradientSpec spec, Map<String, Value> byName, List<Value> values,
-                                             List<Value> outputs, ForwardInfo info) {
+                                             List<Value> outputs, ForwardInfo info, BackwardRules rules) {
         List<Value> floats = new ArrayList<>();
         for (Value v : g.initializers()) {
             if (isFloat(v.initializer().dataType())) {
@@ -196,7 +196,7 @@ public final class GradientBuilder {
         }
         List<Value> sources = new ArrayList<>(floats);
         sources.addAll(values);
-        DifferentiablePath all = DifferentiablePath.find(g, sources, outputs, info);
+        DifferentiablePath all = DifferentiablePath.find(g, sources, outputs, info, rules);
         return floats.stream().filter(w -> all.reachesLoss(w, outputs)).toList();
     }
 
@@ -303,7 +303,7 @@ public final class GradientBuilder {
                 }
                 boolean[] needs = new boolean[n.inputs().size()];
                 for (int k = 0; k < needs.length; k++) {
-                    needs[k] = n.input(k) != null && path.dependsOnSource(n.input(k));
+                    needs[k] = path.needsGrad(n, k);
                 }
                 rules.ruleFor(n).emit(new BackwardContext(n, emit, info, outGrads, needs, this::contribute));
             }

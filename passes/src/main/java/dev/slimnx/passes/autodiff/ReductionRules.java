@@ -33,7 +33,7 @@ final class ReductionRules {
             int rank = info.rank(node.input(0));
             long[] axes;
             if (node.inputs().size() > 1 && node.input(1) != null) {
-                axes = info.constantLongs(node.input(1));
+                axes = info.knownLongs(node.input(1));
                 if (axes == null) {
                     return null;
                 }

@@ -157,6 +157,31 @@ class ElementwiseRulesTest {
     }
 
     @Test
+    void clipPassesTheGradientBetweenItsBounds() {
+        GradientCheck c = new GradientCheck(D, 27);
+        double[] v = {-1.5, -0.25, 0.5, 2, -0.75, 0.1};
+        GradientCheck.Result r = c.check(c.op("Clip", c.weight("x", v, 2, 3), constantNode(c, -0.5),
+                constantNode(c, 0.8)));
+        assertTrue(r.gradients().weights().size() == 1);
+    }
+
+    @Test
+    void clipWithDifferentiatedBounds() {
+        // each element's gradient goes to x, to the lower bound or to the upper one
+        GradientCheck c = new GradientCheck(D, 28);
+        double[] v = {-1.5, -0.25, 0.5, 2, -0.75, 0.1};
+        c.check(c.op("Clip", c.weight("x", v, 2, 3), c.weight("lo", new double[] {-0.5}),
+                c.weight("hi", new double[] {0.8})));
+    }
+
+    @Test
+    void clipWithOnlyAnUpperBound() {
+        GradientCheck c = new GradientCheck(D, 29);
+        double[] v = {-1.5, -0.25, 0.5, 2, -0.75, 0.1};
+        c.check(c.op("Clip", c.weight("x", v, 2, 3), null, constantNode(c, 0.3)));
+    }
+
+    @Test
     void gelu() {
         // the exported Erf GELU: x * (erf(x / √2) + 1) * 0.5, with x used twice
         GradientCheck c = new GradientCheck(DataType.FLOAT, 25);

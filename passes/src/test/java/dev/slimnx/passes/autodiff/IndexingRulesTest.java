@@ -125,4 +125,22 @@ class IndexingRulesTest {
         GradientCheck.Result r = c.check(c.op("Add", c.op("Mul", q, k), v));
         assertTrue(r.gradients().model().graph().nodes().stream().anyMatch(n -> n.is("Sum")));
     }
+
+    @Test
+    void gatherWithComputedIndicesScattersIntoTheTable() {
+        // NaViT's position tables: rows picked by an index the graph computes, repeated and negative
+        GradientCheck c = new GradientCheck(D, 62);
+        Value idx = c.op("Identity", c.longs("idx", new long[] {2, 3}, 4, 0, -1, 4, 1, 0));
+        Value y = c.op("Gather", c.weight("table", 5, 3), idx);
+        GradientCheck.Result r = c.check(weighted(c, y, "w", 2, 3, 3));
+        assertTrue(r.gradients().model().graph().nodes().stream().anyMatch(n -> n.is("ScatterElements")));
+    }
+
+    @Test
+    void gatherWithComputedIndicesAlongAnInnerAxis() {
+        GradientCheck c = new GradientCheck(D, 63);
+        Value idx = c.op("Identity", c.longs("idx", 1, -1, 1));
+        Value y = c.b().node("Gather", c.weight("x", 3, 4, 2), idx).attr("axis", 1L).value();
+        c.check(weighted(c, y, "w", 3, 3, 2));
+    }
 }
