@@ -18,24 +18,37 @@ import java.util.Map;
  * {@code y[n,m,o] = Σ_{c',i} xpad[n, γ·C/G + c', o·s + i·d]·w[m,c',i] + b[m]}:
  * <ul>
  *   <li>{@code db[m] = Σ_{n,o} g[n,m,o]};</li>
- *   <li>{@code dw[m,c',i] = Σ_{n,o} g[n,m,o]·xpad[n, γ·C/G + c', o·s + i·d]}, itself a grouped
- *       convolution with the batch as channels: the input {@code x'[c', γ·N + n] = x[n, γ·C/G + c']}
- *       (a reshape and a transpose of {@code x}; just {@code xᵀ}, the first two axes swapped, when
- *       {@code G = 1}) convolved with {@code gᵀ} as the kernel, {@code G} groups, stride d,
- *       dilation s and the same pads, gives {@code dwᵀ} of shape {@code [C/G, M, k']}; {@code k'}
- *       exceeds the kernel size when the end pad lets windows run past, and is sliced back;</li>
- *   <li>{@code dx = ConvTranspose(g, w)} with the same groups, stride, dilation and pads. The
- *       forward windows may leave the last input positions uncovered (a stride that does not
- *       divide the padded size); {@code output_padding} makes up the difference, so the gradient
- *       has the input's size (ONNX Runtime fills the extra positions from the end pad's region and
+ *   <li>{@code dw[m,c',i] = Σ_{n,o} g[n,m,o]·xpad[n, γ·C/G + c', o·s + i·d]}: a matrix product of
+ *       {@code g} with the input's columns (im2col). When the spatial sizes are static the columns
+ *       are built from one strided {@code Slice} of the padded input per kernel tap (none at all
+ *       for a 1×1 kernel of stride 1 without pads: the input is its own column matrix; a reshape
+ *       and a transpose when the windows tile the input, as a patch embedding's do) and the
+ *       product is a batched {@code MatMul} per image summed over the batch, or, when the product's
+ *       per-image output would outweigh the inputs, one product over the batch and positions
+ *       folded together. A depthwise convolution (one input and one output channel per group)
+ *       needs no product and no columns: per tap, a {@code Mul} of its slice with {@code g} and a
+ *       {@code ReduceSum} over all but the channel axis. Otherwise (sizes known at
+ *       run time only) it is a grouped convolution with the batch as channels: the input
+ *       {@code x'[c', γ·N + n] = x[n, γ·C/G + c']} convolved with {@code gᵀ} as the kernel, stride
+ *       d, dilation s, the same pads, sliced to the kernel size;</li>
+ *   <li>{@code dx}: with stride 1 (and pads no wider than the dilated kernel), a convolution of
+ *       {@code g} with the kernel flipped and each group's channel axes swapped, padded by
+ *       {@code (k - 1)·d - pad} on each side; otherwise {@code ConvTranspose(g, w)} with the same
+ *       groups, stride, dilation and pads, where {@code output_padding} makes up the input
+ *       positions past the last window (ONNX Runtime fills them from the end pad's region and
  *       with zeros past it, which is the gradient). When the spatial sizes are known only at run
- *       time the transposed convolution is run without its end pad and padded or cropped to the
+ *       time the transposed convolution runs without its end pad and is padded or cropped to the
  *       input's size by a {@code Pad} computed from the two shapes.</li>
  * </ul>
  * {@code auto_pad = SAME_UPPER / SAME_LOWER} is resolved to explicit pads from the input's
  * spatial size ({@code total = max(0, (⌈X/s⌉ - 1)·s + (k - 1)·d + 1 - X)}, the odd element at the
  * end for SAME_UPPER and at the start for SAME_LOWER), so those need a static spatial size;
  * {@code VALID} is zero pads.
+ *
+ * <p>NOTE: the forms were chosen by measuring ONNX Runtime's CPU kernels on EfficientViT: its
+ * {@code Conv} with the batch as channels runs the weight gradient as thin products (one output
+ * row per kernel tap) and took 14× the forward convolutions; {@code ConvTranspose} misses the
+ * NCHWc kernels that a stride-1 {@code Conv} gets.
  */
 final class ConvRules {
     private ConvRules() {
@@ -142,6 +155,174 @@ final class ConvRules {
         }
 
         private static Value weightGrad(BackwardContext c, Geometry geo, Value g) {
+            Shape sx = c.shape(c.in(0));
+            Shape sy = c.shape(c.out(0));
+            boolean known = sx.dim(1).isKnown();
+            for (int i = 2; i < sx.rank(); i++) {
+                known &= sx.dim(i).isKnown() && sy.dim(i).isKnown();
+            }
+            return known ? weightGradAsProduct(c, geo, g, sx, sy) : weightGradAsConv(c, geo, g);
+        }
+
+        /** dw as (columns of x) · g, per group; see the class comment. */
+        private static Value weightGradAsProduct(BackwardContext c, Geometry geo, Value g, Shape sx, Shape sy) {
+            GraphEmitter e = c.emit();
+            int spatial = geo.spatial();
+            long channels = sx.dim(1).value();
+            long filters = c.shape(c.in(1)).dim(0).value();
+            long group = geo.group();
+            long cg = channels / group;
+            long mg = filters / group;
+            long taps = 1;
+            long positions = 1;
+            for (int i = 0; i < spatial; i++) {
+                taps *= geo.kernel()[i];
+                positions *= sy.dim(i + 2).value();
+            }
+            long[] weightDims = new long[spatial + 2];
+            weightDims[0] = filters;
+            weightDims[1] = cg;
+            System.arraycopy(geo.kernel(), 0, weightDims, 2, spatial);
+            if (cg == 1 && mg == 1) {
+                // depthwise: per tap, the sum over the batch and positions of the shifted input times g
+                List<Value> perTap = new ArrayList<>();
+                long[] reduced = new long[spatial + 1];
+                for (int i = 1; i < reduced.length; i++) {
+                    reduced[i] = i + 1;
+                }
+                for (Value tap : taps(c, geo, sy)) {
+                    perTap.add(e.unsqueeze(e.reduceSum(e.op("Mul", tap, g), reduced, false), 1));
+                }
+                Value dw = perTap.size() == 1 ? perTap.get(0) : e.op("Concat", perTap, Attribute.ofInt("axis", 1));
+                return e.reshape(dw, e.longs(weightDims));
+            }
+            Value cols = columns(c, geo, sx, sy); // [N, C, taps, O...] or x itself
+            long k = cg * taps;
+            // batched: one [M/G, P] x [P, k] product per image, summed; folded: the batch joins the
+            // positions, at the price of moving both operands' batch axis inward
+            boolean batched = filters * k <= positions * (filters + channels * taps);
+            Value dw;
+            if (group == 1) {
+                Value g3 = e.reshape(g, e.longs(-1, filters, positions));
+                Value c3 = e.reshape(cols, e.longs(-1, k, positions));
+                if (batched) {
+                    dw = e.reduceSum(e.op("MatMul", g3, e.transpose(c3, 0, 2, 1)), new long[] {0}, false);
+                } else {
+                    Value g2 = e.reshape(e.transpose(g3, 1, 0, 2), e.longs(filters, -1));
+                    Value c2 = e.reshape(e.transpose(c3, 1, 0, 2), e.longs(k, -1));
+                    dw = e.op("Gemm", List.of(g2, c2), Attribute.ofInt("transB", 1));
+                }
+            } else {
+                Value g4 = e.reshape(g, e.longs(-1, group, mg, positions));
+                Value c4 = e.reshape(cols, e.longs(-1, group, k, positions));
+                if (batched) {
+                    dw = e.reduceSum(e.op("MatMul", g4, e.transpose(c4, 0, 1, 3, 2)), new long[] {0}, false);
+                } else {
+                    Value g3 = e.reshape(e.transpose(g4, 1, 2, 0, 3), e.longs(group, mg, -1));
+                    Value c3 = e.reshape(e.transpose(c4, 1, 2, 0, 3), e.longs(group, k, -1));
+                    dw = e.op("MatMul", g3, e.transpose(c3, 0, 2, 1));
+                }
+            }
+            return e.reshape(dw, e.longs(weightDims));
+        }
+
+        /**
+         * The input's columns: {@code [N, C, taps, O...]}, entry {@code [n, c, t, o]} being the
+         * padded input at {@code o·s + i_t·d} (tap t at kernel position {@code i_t}); the input
+         * itself for a 1×1 kernel of stride 1 without pads.
+         */
+        private static Value columns(BackwardContext c, Geometry geo, Shape sx, Shape sy) {
+            if (tilesExactly(geo, sx, sy)) {
+                // non-overlapping windows that tile the input (a ViT's patch embedding): the columns
+                // are a reshape and a transpose, [N, C, O1, k1, O2, k2] -> [N, C, k1, k2, O1, O2]
+                int spatial = geo.spatial();
+                long[] split = new long[2 + 2 * spatial];
+                long[] perm = new long[2 + 2 * spatial];
+                split[0] = -1;
+                split[1] = sx.dim(1).value();
+                perm[1] = 1;
+                for (int i = 0; i < spatial; i++) {
+                    split[2 + 2 * i] = sy.dim(i + 2).value();
+                    split[3 + 2 * i] = geo.kernel()[i];
+                    perm[2 + i] = 3 + 2 * i;
+                    perm[2 + spatial + i] = 2 + 2 * i;
+                }
+                return c.emit().transpose(c.emit().reshape(c.in(0), c.emit().longs(split)), perm);
+            }
+            List<Value> taps = taps(c, geo, sy);
+            List<Value> stacked = new ArrayList<>();
+            for (Value t : taps) {
+                stacked.add(t == c.in(0) ? t : c.emit().unsqueeze(t, 2));
+            }
+            return stacked.size() == 1 ? stacked.get(0) : c.emit().op("Concat", stacked, Attribute.ofInt("axis", 2));
+        }
+
+        /** True when the windows do not overlap and tile the input: stride = kernel, no pads or gaps. */
+        private static boolean tilesExactly(Geometry geo, Shape sx, Shape sy) {
+            for (int i = 0; i < geo.spatial(); i++) {
+                long k = geo.kernel()[i];
+                if (geo.strides()[i] != k || (k > 1 && geo.dilations()[i] != 1) || geo.pads()[i] != 0
+                        || geo.pads()[i + geo.spatial()] != 0 || sx.dim(i + 2).value() != sy.dim(i + 2).value() * k) {
+                    return false;
+                }
+            }
+            return true;
+        }
+
+        /**
+         * One value of the output's spatial shape per kernel tap: the padded input at
+         * {@code o·s + i·d} for the tap's kernel position i, a strided {@code Slice}; the input
+         * itself for a 1×1 kernel of stride 1 without pads.
+         */
+        private static List<Value> taps(BackwardContext c, Geometry geo, Shape sy) {
+            GraphEmitter e = c.emit();
+            Value x = c.in(0);
+            int spatial = geo.spatial();
+            boolean identity = Arrays.stream(geo.pads()).allMatch(p -> p == 0);
+            for (int i = 0; i < spatial; i++) {
+                identity &= geo.kernel()[i] == 1 && geo.strides()[i] == 1;
+            }
+            if (identity) {
+                return List.of(x);
+            }
+            Value padded = x;
+            if (Arrays.stream(geo.pads()).anyMatch(p -> p != 0)) {
+                long[] pads = new long[2 * (spatial + 2)];
+                for (int i = 0; i < spatial; i++) {
+                    pads[i + 2] = geo.pads()[i];
+                    pads[i + spatial + 4] = geo.pads()[i + spatial];
+                }
+                padded = e.op("Pad", padded, e.longs(pads));
+            }
+            long[] axes = new long[spatial];
+            for (int i = 0; i < spatial; i++) {
+                axes[i] = i + 2;
+            }
+            Value axesV = e.longs(axes);
+            Value stepsV = e.longs(geo.strides());
+            List<Value> taps = new ArrayList<>();
+            int[] at = new int[spatial];
+            while (true) {
+                long[] starts = new long[spatial];
+                long[] ends = new long[spatial];
+                for (int i = 0; i < spatial; i++) {
+                    starts[i] = at[i] * geo.dilations()[i];
+                    ends[i] = starts[i] + (sy.dim(i + 2).value() - 1) * geo.strides()[i] + 1;
+                }
+                taps.add(e.op("Slice", padded, e.longs(starts), e.longs(ends), axesV, stepsV));
+                int i = spatial - 1;
+                while (i >= 0 && ++at[i] == geo.kernel()[i]) {
+                    at[i] = 0;
+                    i--;
+                }
+                if (i < 0) {
+                    break;
+                }
+            }
+            return taps;
+        }
+
+        private static Value weightGradAsConv(BackwardContext c, Geometry geo, Value g) {
             GraphEmitter e = c.emit();
             Value x = c.in(0);
             Shape sx = c.shape(x);
@@ -162,8 +343,7 @@ final class ConvRules {
                 for (int i = 3; i <= rank; i++) {
                     perm[i] = i;
                 }
-                xt = e.reshape(e.transpose(split, perm),
-                        e.shapeEndingLike(x, sx, 2, perGroup, -1));
+                xt = e.reshape(e.transpose(split, perm), e.shapeEndingLike(x, sx, 2, perGroup, -1));
             }
             List<Attribute> attrs = new ArrayList<>(List.of(Attribute.ofInts("strides", geo.dilations()),
                     Attribute.ofInts("dilations", geo.strides()), Attribute.ofInts("pads", geo.pads())));
@@ -204,6 +384,10 @@ final class ConvRules {
 
         private static Value inputGrad(BackwardContext c, Geometry geo, Value g) {
             GraphEmitter e = c.emit();
+            Value flipped = strideOneInputGrad(c, geo, g);
+            if (flipped != null) {
+                return flipped;
+            }
             Value x = c.in(0);
             Shape sx = c.shape(x);
             int spatial = geo.spatial();
@@ -243,6 +427,70 @@ final class ConvRules {
                     e.op("Slice", e.op("Shape", dx), e.longs(2), e.longs(rank)));
             Value pads = e.op("Concat", List.of(e.longs(new long[rank + 2]), shortBy), Attribute.ofInt("axis", 0));
             return e.op("Pad", dx, pads);
+        }
+
+        /**
+         * dx as a convolution of g with the flipped kernel, each group's channel axes swapped, or
+         * null when a stride is not 1 or a pad is wider than the dilated kernel.
+         */
+        private static Value strideOneInputGrad(BackwardContext c, Geometry geo, Value g) {
+            int spatial = geo.spatial();
+            long[] pads = new long[2 * spatial];
+            for (int i = 0; i < spatial; i++) {
+                long reach = (geo.kernel()[i] - 1) * geo.dilations()[i];
+                pads[i] = reach - geo.pads()[i];
+                pads[i + spatial] = reach - geo.pads()[i + spatial];
+                if (geo.strides()[i] != 1 || pads[i] < 0 || pads[i + spatial] < 0) {
+                    return null;
+                }
+            }
+            GraphEmitter e = c.emit();
+            Value w = c.in(1);
+            Shape sw = c.shape(w);
+            long filters = sw.dim(0).value();
+            long cg = sw.dim(1).value();
+            long group = geo.group();
+            long mg = filters / group;
+            Value wt = w;
+            if (cg != 1 || mg != 1) {
+                // [M, C/G, k...] -> [G, M/G, C/G, k...] -> [G, C/G, M/G, k...] -> [C, M/G, k...]
+                long[] split = new long[spatial + 3];
+                split[0] = group;
+                split[1] = mg;
+                split[2] = cg;
+                System.arraycopy(geo.kernel(), 0, split, 3, spatial);
+                long[] perm = new long[spatial + 3];
+                perm[1] = 2;
+                perm[2] = 1;
+                for (int i = 3; i < perm.length; i++) {
+                    perm[i] = i;
+                }
+                long[] joined = new long[spatial + 2];
+                joined[0] = group * cg;
+                joined[1] = mg;
+                System.arraycopy(geo.kernel(), 0, joined, 2, spatial);
+                wt = group == 1 ? e.transpose(w, swapFirstTwo(spatial + 2))
+                        : e.reshape(e.transpose(e.reshape(w, e.longs(split)), perm), e.longs(joined));
+            }
+            if (Arrays.stream(geo.kernel()).anyMatch(k -> k > 1)) {
+                long[] starts = new long[spatial];
+                long[] ends = new long[spatial];
+                long[] axes = new long[spatial];
+                long[] steps = new long[spatial];
+                for (int i = 0; i < spatial; i++) {
+                    starts[i] = -1;
+                    ends[i] = Long.MIN_VALUE;
+                    axes[i] = i + 2;
+                    steps[i] = -1;
+                }
+                wt = e.op("Slice", wt, e.longs(starts), e.longs(ends), e.longs(axes), e.longs(steps));
+            }
+            List<Attribute> attrs = new ArrayList<>(List.of(Attribute.ofInts("dilations", geo.dilations()),
+                    Attribute.ofInts("pads", pads)));
+            if (group != 1) {
+                attrs.add(Attribute.ofInt("group", group));
+            }
+            return e.op("Conv", List.of(g, wt), attrs.toArray(Attribute[]::new));
         }
 
         private static long[] swapFirstTwo(int rank) {

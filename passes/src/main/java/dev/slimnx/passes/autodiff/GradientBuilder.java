@@ -28,7 +28,10 @@ import java.util.TreeMap;
  * accepts it, or the build fails before anything is emitted ({@link NotDifferentiableException});
  * the loss adds its nodes and seeds the output gradient; then the path is walked in reverse
  * topological order, each rule emitting the nodes that turn its outputs' gradients into its
- * inputs' gradients. A value read by several nodes gets the {@code Sum} of their contributions.
+ * inputs' gradients. A value read by several nodes gets the {@code Sum} of their contributions
+ * ({@link GradientContributions}: slabs that Gathers, Slices and Splits pass back are joined by one
+ * {@code Concat} first). The exported exact GELU, five nodes, is differentiated as one
+ * ({@link ErfGelu}).
  * Backward nodes read forward values directly (one graph, nothing saved by hand), and are appended
  * after the forward nodes, which keeps the order topological.
  *
@@ -250,7 +253,7 @@ public final class GradientBuilder {
         final ForwardInfo info;
         final DifferentiablePath path;
         final Set<Value> forwardValues;
-        final Map<Value, List<Value>> contributions = new IdentityHashMap<>();
+        final GradientContributions contributions;
         final Set<Value> claimed = identitySet();
         final int nodesBefore;
 
@@ -260,6 +263,7 @@ public final class GradientBuilder {
             this.info = info;
             this.path = path;
             this.forwardValues = forwardValues;
+            this.contributions = new GradientContributions(emit, info);
             this.nodesBefore = graph.nodes().size();
         }
 
@@ -268,26 +272,17 @@ public final class GradientBuilder {
         }
 
         void contribute(Value forwardValue, Value grad) {
-            contributions.computeIfAbsent(forwardValue, k -> new ArrayList<>())
-                    .add(Objects.requireNonNull(grad, () -> "null gradient for '" + forwardValue.name() + "'"));
+            contributions.add(forwardValue, grad);
         }
 
         /** @return the summed gradient of a forward value, or null when none reached it */
         Value accumulated(Value v) {
-            List<Value> list = contributions.get(v);
-            if (list == null || list.isEmpty()) {
-                return null;
-            }
-            if (list.size() > 1) {
-                Value sum = emit.op("Sum", List.copyOf(list));
-                list.clear();
-                list.add(sum);
-            }
-            return list.get(0);
+            return contributions.sum(v);
         }
 
         void backward(BackwardRules rules) {
             List<Node> nodes = path.nodes();
+            Map<Node, ErfGelu> gelus = ErfGelu.find(nodes, info, path::dependsOnSource);
             for (int i = nodes.size() - 1; i >= 0; i--) {
                 Node n = nodes.get(i);
                 emit.setPrefix("grad/" + (n.name().isEmpty() ? n.opType() : n.name()));
@@ -305,7 +300,14 @@ public final class GradientBuilder {
                 for (int k = 0; k < needs.length; k++) {
                     needs[k] = path.needsGrad(n, k);
                 }
-                rules.ruleFor(n).emit(new BackwardContext(n, emit, info, outGrads, needs, this::contribute));
+                BackwardContext ctx = new BackwardContext(n, emit, info, outGrads, needs, contributions);
+                ErfGelu gelu = gelus.get(n);
+                if (gelu != null) {
+                    // the chain's inner nodes then receive no gradient and are skipped
+                    contributions.add(gelu.input(), gelu.inputGrad(ctx, outGrads.get(0)));
+                    continue;
+                }
+                rules.ruleFor(n).emit(ctx);
             }
         }
 

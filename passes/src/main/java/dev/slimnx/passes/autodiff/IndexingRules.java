@@ -18,15 +18,18 @@ import java.util.Set;
  * <ul>
  *   <li>Concat: the gradient is split back into the inputs' sizes along the axis (constant sizes
  *       when known, else read from the inputs' shapes at run time).</li>
- *   <li>Split: the outputs' gradients are concatenated back, zeros standing in for outputs that do
- *       not reach the loss.</li>
+ *   <li>Split: each output's gradient is a slab of the input's (see {@link GradientContributions}:
+ *       the slabs are concatenated back, zeros standing in for outputs that do not reach the
+ *       loss); when the sizes are known only at run time, one Concat here.</li>
  *   <li>Slice (starts, ends, axes, steps known at build time: constants, or computed from static
- *       dims as PyTorch exports {@code x[:, :C // 2]}; sliced axes of known size): the gradient is
+ *       dims as PyTorch exports {@code x[:, :C // 2]}; sliced axes of known size): along one axis
+ *       with step 1 the gradient is a slab of the input's; otherwise it is
  *       scattered into zeros. Axes with step 1 take one {@code Pad}; a strided axis takes a
  *       {@code Pad} of one zero slab and a {@code Gather} whose index for each input position is
  *       the position's place in the slice, or the zero slab when the slice skipped it.</li>
- *   <li>Gather: with constant indices, the same inverse-index Gather when the indices are distinct
- *       and the axis size is known; otherwise (repeated or computed indices: NaViT's position
+ *   <li>Gather: with a constant index, or a run of consecutive ones (the q, k and v of a fused
+ *       projection, the class token), a slab of the data's gradient; with other distinct constant
+ *       indices and the axis size known, the same inverse-index Gather; otherwise (repeated or computed indices: NaViT's position
  *       tables indexed by each patch's row and column) a {@code ScatterElements} into zeros with
  *       {@code reduction = add} (opset 16), which sums the gradients of repeated indices.</li>
  * </ul>
@@ -129,6 +132,24 @@ final class IndexingRules {
         public void emit(BackwardContext c) {
             Node n = c.node();
             int axis = ForwardInfo.normalizeAxis(n.intAttr("axis", 0), c.shape(c.in(0)).rank());
+            long[] sizes = new long[n.outputs().size()];
+            boolean known = c.slabsAllowed(0, axis);
+            for (int i = 0; i < sizes.length && known; i++) {
+                Dim d = c.shape(c.out(i)).dim(axis);
+                known = d.isKnown();
+                sizes[i] = known ? d.value() : -1;
+            }
+            if (known) {
+                // each output's gradient is a slab of the input's; outputs without one leave zeros
+                long at = 0;
+                for (int i = 0; i < sizes.length; i++) {
+                    if (c.outputGrad(i) != null) {
+                        c.addInputGradSlab(0, axis, at, at + sizes[i], c.outputGrad(i));
+                    }
+                    at += sizes[i];
+                }
+                return;
+            }
             List<Value> parts = new ArrayList<>();
             for (int i = 0; i < n.outputs().size(); i++) {
                 parts.add(c.outputGradOrZeros(i));
@@ -209,6 +230,13 @@ final class IndexingRules {
             SliceParams p = SliceParams.of(c.node(), c.info());
             Shape s = c.shape(c.in(0));
             int rank = s.rank();
+            if (p.axes().length == 1 && p.steps()[0] == 1) {
+                long[] picked = p.picked(0, s.dim(p.axes()[0]).value());
+                if (picked.length > 0) {
+                    c.addInputGradSlab(0, p.axes()[0], picked[0], picked[picked.length - 1] + 1, c.outputGrad(0));
+                }
+                return;
+            }
             long[] before = new long[rank];
             long[] after = new long[rank];
             boolean contiguous = false;
@@ -281,6 +309,11 @@ final class IndexingRules {
                 g = e.reshape(g, gatheredShape(c, data, ds, axis, count));
             }
             long[] picked = indices == null ? null : distinct(indices.toLongArray(), ds.dim(axis));
+            if (picked != null && is.rank() <= 1 && consecutive(picked)) {
+                // one index, or a run of them: a slab of the data's gradient
+                c.addInputGradSlab(0, axis, picked[0], picked[0] + picked.length, g);
+                return;
+            }
             if (picked != null) {
                 c.addInputGrad(0, scatterDistinct(c, g, rank, axis, picked, ds.dim(axis).value()));
                 return;
@@ -317,6 +350,15 @@ final class IndexingRules {
                 parts.add(e.op("Slice", shape, e.longs(axis + 1L), e.longs(ds.rank())));
             }
             return e.op("Concat", parts, Attribute.ofInt("axis", 0));
+        }
+
+        private static boolean consecutive(long[] picked) {
+            for (int i = 1; i < picked.length; i++) {
+                if (picked[i] != picked[i - 1] + 1) {
+                    return false;
+                }
+            }
+            return picked.length > 0;
         }
 
         /** The indices normalized to [0, size) when the size is known and they are distinct, else null. */

@@ -2,6 +2,7 @@ package dev.slimnx.passes.autodiff;
 
 import dev.slimnx.graph.Node;
 import dev.slimnx.graph.Value;
+import dev.slimnx.graph.tensor.DataType;
 import java.util.Map;
 
 /**
@@ -18,10 +19,11 @@ import java.util.Map;
  * along, and, with {@code ĝ = g ⊙ scale} and means over the normalized axes,
  * {@code dx = r·(ĝ - mean(ĝ) - x̂·mean(ĝ ⊙ x̂))}.
  *
- * <p>NOTE: {@code μ} and {@code r} are recomputed in the backward graph rather than read from the
- * node's optional Mean and InvStdDev outputs: those are typed by {@code stash_type} (float even for
- * a double input), and adding outputs to a forward node would change the forward graph's nodes.
- * The recomputation is two reductions per LayerNormalization.
+ * <p>NOTE: for a FLOAT input, {@code μ} and {@code r} are read from the node's optional Mean and
+ * InvStdDev outputs, which the rule adds to the forward node of the gradient model (a copy; ONNX
+ * Runtime computes them anyway), saving two reductions over the input per LayerNormalization.
+ * For other inputs they are recomputed in the backward graph: those outputs are typed by
+ * {@code stash_type}, float even for a double input, which would cost the double precision.
  *
  * <p>BatchNormalization in inference form ({@code training_mode = 0}, as every exported model has
  * it): per channel (axis 1), with {@code r = 1/√(var + ε)}, {@code y = (x - mean)·r·scale + B}.
@@ -97,12 +99,19 @@ final class NormalizationRules {
             if (!c.needsGrad(0) && !c.needsGrad(1)) {
                 return;
             }
-            Value mu = e.reduceMean(x, axes, true);
-            Value centered = e.op("Sub", x, mu);
-            Value variance = e.reduceMean(e.op("Mul", centered, centered), axes, true);
-            Value eps = c.scalarLike(n.floatAttr("epsilon", 1e-5f), x);
-            Value r = e.op("Reciprocal", e.op("Sqrt", e.op("Add", variance, eps)));
-            Value xhat = e.op("Mul", centered, r);
+            Value mu;
+            Value r;
+            if (c.dtype(x) == DataType.FLOAT && n.intAttr("stash_type", 1) == 1) {
+                mu = statistic(e, n, 1, "mean");
+                r = statistic(e, n, 2, "inv_std_dev");
+            } else {
+                mu = e.reduceMean(x, axes, true);
+                Value centered = e.op("Sub", x, mu);
+                Value variance = e.reduceMean(e.op("Mul", centered, centered), axes, true);
+                Value eps = c.scalarLike(n.floatAttr("epsilon", 1e-5f), x);
+                r = e.op("Reciprocal", e.op("Sqrt", e.op("Add", variance, eps)));
+            }
+            Value xhat = e.op("Mul", e.op("Sub", x, mu), r);
             if (c.needsGrad(1)) {
                 c.addInputGrad(1, c.unbroadcast(e.op("Mul", g, xhat), c.shape(c.out(0)), scale));
             }
@@ -114,6 +123,21 @@ final class NormalizationRules {
                 c.addInputGrad(0, e.op("Mul", r, inner));
             }
         }
+    }
+
+    /**
+     * The node's optional output {@code slot} (Mean or InvStdDev), named and added when the
+     * exported node left it out.
+     */
+    private static Value statistic(GraphEmitter e, Node n, int slot, String hint) {
+        while (n.outputs().size() <= slot) {
+            n.addOutput(new Value(""));
+        }
+        Value v = n.output(slot);
+        if (v.name().isEmpty()) {
+            v.setName(e.graph().names().fresh(n.output(0).name() + "_" + hint));
+        }
+        return v;
     }
 
     private static final class BatchNormRule implements BackwardRule {

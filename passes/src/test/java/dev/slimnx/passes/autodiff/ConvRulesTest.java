@@ -89,6 +89,37 @@ class ConvRulesTest {
         c.check(y);
     }
 
+    @Test
+    void pointwise() {
+        // the input is its own column matrix: no Slice, no Pad, and dx is a 1x1 Conv
+        GradientCheck c = new GradientCheck(F, 111);
+        Value x = c.weight("x", 2, 4, 3, 3);
+        Value y = c.b().node("Conv", x, c.weight("w", 5, 4, 1, 1), c.weight("b", 5)).value();
+        GradientCheck.Result r = c.check(y);
+        assertTrue(r.gradients().model().graph().nodes().stream().noneMatch(n -> n.is("Slice") || n.is("Pad")
+                || n.is("ConvTranspose")));
+    }
+
+    @Test
+    void pointwiseWithStrideTwo() {
+        GradientCheck c = new GradientCheck(F, 112);
+        Value x = c.weight("x", 2, 3, 5, 4);
+        c.check(c.b().node("Conv", x, c.weight("w", 2, 3, 1, 1)).ints("strides", 2, 2).value());
+    }
+
+    @ParameterizedTest
+    @ValueSource(longs = {1, 2})
+    void fewPositionsAndManyChannelsFoldTheBatchIntoTheProduct(long group) {
+        // 2x2 outputs of 16 filters over 8 channels x 4 taps: the per-image products would
+        // outweigh their inputs, so the batch is folded into one product
+        GradientCheck c = new GradientCheck(F, 113);
+        Value x = c.weight("x", 3, 8, 3, 3);
+        Value y = c.b().node("Conv", x, c.weight("w", 16, 8 / group, 2, 2)).attr("group", group).value();
+        GradientCheck.Result r = c.check(y);
+        assertTrue(r.gradients().model().graph().nodes().stream().noneMatch(n -> n.is("ReduceSum")),
+                "no per-image products summed");
+    }
+
     @ParameterizedTest
     @ValueSource(strings = {"SAME_UPPER", "SAME_LOWER", "VALID"})
     void autoPad(String mode) {
