@@ -130,14 +130,17 @@ final class NormalizationRules {
      * exported node left it out.
      */
     private static Value statistic(GraphEmitter e, Node n, int slot, String hint) {
-        while (n.outputs().size() <= slot) {
+        while (n.outputs().size() < slot) {
             n.addOutput(new Value(""));
         }
-        Value v = n.output(slot);
-        if (v.name().isEmpty()) {
-            v.setName(e.graph().names().fresh(n.output(0).name() + "_" + hint));
+        String name = n.outputs().size() == slot || n.output(slot).name().isEmpty()
+                ? e.graph().names().fresh(n.output(0).name() + "_" + hint) : null;
+        if (n.outputs().size() == slot) {
+            n.addOutput(new Value(name));
+        } else if (name != null) {
+            n.output(slot).setName(name);
         }
-        return v;
+        return n.output(slot);
     }
 
     private static final class BatchNormRule implements BackwardRule {
