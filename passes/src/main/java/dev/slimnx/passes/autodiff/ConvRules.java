@@ -232,7 +232,7 @@ final class ConvRules {
          * itself for a 1×1 kernel of stride 1 without pads.
          */
         private static Value columns(BackwardContext c, Geometry geo, Shape sx, Shape sy) {
-            if (tilesExactly(geo, sx, sy)) {
+            if (tilesExactly(geo, sx, sy) && Arrays.stream(geo.kernel()).anyMatch(k -> k > 1)) {
                 // non-overlapping windows that tile the input (a ViT's patch embedding): the columns
                 // are a reshape and a transpose, [N, C, O1, k1, O2, k2] -> [N, C, k1, k2, O1, O2]
                 int spatial = geo.spatial();

@@ -2,6 +2,7 @@ package dev.slimnx.passes.autodiff;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.slimnx.graph.Model;
 import dev.slimnx.graph.Node;
@@ -13,7 +14,9 @@ import dev.slimnx.graph.tensor.Tensor;
 import dev.slimnx.passes.testing.ReferenceInputs;
 import dev.slimnx.reference.ReferenceModel;
 import dev.slimnx.reference.ReferenceModels;
+import dev.slimnx.runtime.ExecutionProvider;
 import dev.slimnx.runtime.ModelRunner;
+import dev.slimnx.runtime.OptimizationLevel;
 import dev.slimnx.runtime.RunOptions;
 import dev.slimnx.validate.data.LabelledImages;
 import java.io.IOException;
@@ -34,6 +37,9 @@ import org.junit.jupiter.params.provider.MethodSource;
  * Runtime, and a handful of gradient entries agree with central finite differences of the loss
  * recomputed here from the forward model's outputs (float; step and tolerance as in
  * {@link GradientCheck}).
+ *
+ * <p>The gradient model run with ONNX Runtime's full optimization (as a trainer runs it) must
+ * give the same gradients as run without.
  *
  * <p>The loss: cross-entropy on the first output against the test set's labels for the
  * classifiers and for memvit's task A; for navit, whose logits have one row per image slot of a
@@ -123,6 +129,22 @@ class ReferenceModelGradientsTest {
                 }
             }
             assertEquals(List.of(), failures, name);
+
+            // a trainer runs the gradient model with ONNX Runtime's full optimization: its fusions
+            // must leave the gradients as they are
+            try (ModelRunner optimized = ModelRunner.open(gm.model(),
+                    new RunOptions(ExecutionProvider.CPU, 2, OptimizationLevel.ALL))) {
+                Map<String, Tensor> fast = optimized.run(feeds);
+                for (GradientModel.WeightGradient w : gm.weights()) {
+                    float[] expected = got.get(w.gradient()).toFloatArray();
+                    float[] actual = fast.get(w.gradient()).toFloatArray();
+                    double worst = 0;
+                    for (int i = 0; i < expected.length; i++) {
+                        worst = Math.max(worst, Math.abs(expected[i] - actual[i]));
+                    }
+                    assertTrue(worst <= 1e-4 * scale, () -> name + ": " + w.weight() + " differs under full optimization");
+                }
+            }
         }
     }
 
