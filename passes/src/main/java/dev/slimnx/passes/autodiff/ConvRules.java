@@ -45,10 +45,11 @@ import java.util.Map;
  * end for SAME_UPPER and at the start for SAME_LOWER), so those need a static spatial size;
  * {@code VALID} is zero pads.
  *
- * <p>NOTE: the forms were chosen by measuring ONNX Runtime's CPU kernels on EfficientViT: its
- * {@code Conv} with the batch as channels runs the weight gradient as thin products (one output
- * row per kernel tap) and took 14× the forward convolutions; {@code ConvTranspose} misses the
- * NCHWc kernels that a stride-1 {@code Conv} gets.
+ * <p>NOTE: the forms were chosen by measuring ONNX Runtime's CPU kernels (batch 64, filters fed
+ * as inputs, as in a gradient model): its {@code Conv} with the batch as channels runs the weight
+ * gradient as thin products (one output row per kernel tap) and took 14× EfficientViT's forward
+ * convolutions; {@code ConvTranspose} (a product, then col2im) took up to 4× the stride-1
+ * {@code Conv} computing the same input gradient (1×1 kernels), and never less.
  */
 final class ConvRules {
     private ConvRules() {
@@ -88,7 +89,8 @@ final class ConvRules {
 
         /** The size of the forward output along spatial axis i for an input of {@code size}. */
         long outputSize(int i, long size) {
-            return Math.floorDiv(size + pads[i] + pads[i + spatial] - (kernel[i] - 1) * dilations[i] - 1, strides[i]) + 1;
+            long reach = (kernel[i] - 1) * dilations[i] + 1;
+            return Math.floorDiv(size + pads[i] + pads[i + spatial] - reach, strides[i]) + 1;
         }
     }
 

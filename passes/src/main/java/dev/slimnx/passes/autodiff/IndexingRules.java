@@ -23,15 +23,16 @@ import java.util.Set;
  *       loss); when the sizes are known only at run time, one Concat here.</li>
  *   <li>Slice (starts, ends, axes, steps known at build time: constants, or computed from static
  *       dims as PyTorch exports {@code x[:, :C // 2]}; sliced axes of known size): along one axis
- *       with step 1 the gradient is a slab of the input's; otherwise it is
- *       scattered into zeros. Axes with step 1 take one {@code Pad}; a strided axis takes a
- *       {@code Pad} of one zero slab and a {@code Gather} whose index for each input position is
- *       the position's place in the slice, or the zero slab when the slice skipped it.</li>
+ *       with step 1 the gradient is a slab of the input's; otherwise it is scattered into zeros.
+ *       Axes with step 1 take one {@code Pad}; a strided axis takes a {@code Pad} of one zero slab
+ *       and a {@code Gather} whose index for each input position is the position's place in the
+ *       slice, or the zero slab when the slice skipped it.</li>
  *   <li>Gather: with a constant index, or a run of consecutive ones (the q, k and v of a fused
  *       projection, the class token), a slab of the data's gradient; with other distinct constant
- *       indices and the axis size known, the same inverse-index Gather; otherwise (repeated or computed indices: NaViT's position
- *       tables indexed by each patch's row and column) a {@code ScatterElements} into zeros with
- *       {@code reduction = add} (opset 16), which sums the gradients of repeated indices.</li>
+ *       indices and the axis size known, the same inverse-index Gather; otherwise (repeated or
+ *       computed indices: NaViT's position tables indexed by each patch's row and column) a
+ *       {@code ScatterElements} into zeros with {@code reduction = add} (opset 16), which sums the
+ *       gradients of repeated indices.</li>
  * </ul>
  */
 final class IndexingRules {

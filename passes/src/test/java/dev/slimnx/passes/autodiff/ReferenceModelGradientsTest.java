@@ -88,7 +88,8 @@ class ReferenceModelGradientsTest {
             Map<String, Tensor> probeFeeds = new LinkedHashMap<>(inputs);
             probeFeeds.putAll(gm.initialWeights());
             Map<String, Tensor> y0 = fwd.run(probeFeeds);
-            LossFunction lossOf = detection ? mse(y0, outputs, random) : crossEntropy(ref, outputs.get(0), y0.get(outputs.get(0)), random);
+            LossFunction lossOf = detection ? mse(y0, outputs, random)
+                    : crossEntropy(ref, outputs.get(0), y0.get(outputs.get(0)), random);
 
             Map<String, Tensor> feeds = new LinkedHashMap<>(probeFeeds);
             feeds.putAll(lossOf.references(gm));
