@@ -102,7 +102,7 @@ public final class Graph {
         value.graphInput = true;
         value.owner = this;
         inputs.add(value);
-        NameGenerator.changed();
+        names.added(value.name());
     }
 
     /**
@@ -190,7 +190,7 @@ public final class Graph {
         value.owner = this;
         value.setInitializer(tensor.name().equals(value.name()) ? tensor : tensor.withName(value.name()));
         initializers.put(value.name(), value);
-        NameGenerator.changed();
+        names.added(value.name());
     }
 
     /**
@@ -322,7 +322,7 @@ public final class Graph {
             throw new IllegalArgumentException(node + " is already in a graph");
         }
         node.graph = this;
-        names.invalidate();
+        names.added(node);
     }
 
     /**

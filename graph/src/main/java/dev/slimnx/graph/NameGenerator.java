@@ -1,6 +1,8 @@
 package dev.slimnx.graph;
 
+import java.util.ArrayList;
 import java.util.HashSet;
+import java.util.List;
 import java.util.Set;
 import java.util.concurrent.atomic.AtomicLong;
 
@@ -11,9 +13,15 @@ import java.util.concurrent.atomic.AtomicLong;
  *
  * <p>NOTE: the names in use are gathered from the whole tree of graphs (from the outermost graph
  * down through every subgraph) and cached; any change that adds or renames a value, node or
- * subgraph anywhere bumps a global epoch and the next call gathers again. That is a walk over the
- * model after each such change, which is cheap next to what a pass does per site, and it cannot go
+ * subgraph anywhere bumps a global epoch and the next call gathers again, so the cache cannot go
  * stale the way per-graph invalidation could (a value added to an outer graph, a renamed value).
+ * The common changes are folded in instead: a node (without subgraphs), graph input, initializer
+ * or node output added to a graph, or a value or node of a graph renamed, while that graph's
+ * generator has a current cache, only adds names, which join that cache (a name that left stays
+ * in it: the cache may hold more names than are in use, never fewer). Without that, a pass that
+ * adds nodes one by one and asks for a fresh name before each (the gradient builder emits
+ * thousands) would walk the model once per node. Renames and additions of nodes, values and
+ * attributes not yet in a graph bump nothing: their names are gathered when they join one.
  */
 public final class NameGenerator {
     private static final AtomicLong EPOCH = new AtomicLong();
@@ -32,8 +40,43 @@ public final class NameGenerator {
         EPOCH.incrementAndGet();
     }
 
-    void invalidate() {
-        changed();
+    /**
+     * A node was added to this generator's graph: its names join the cache when the cache was
+     * current, else (or when the node owns subgraphs) every cache is dropped.
+     */
+    void added(Node node) {
+        if (!node.subgraphs().isEmpty()) {
+            changed();
+            return;
+        }
+        List<String> names = new ArrayList<>(node.outputs().size() + 1);
+        names.add(node.name());
+        for (Value v : node.outputs()) {
+            names.add(v.name());
+        }
+        added(names);
+    }
+
+    /**
+     * A graph input, initializer or node output was added to this generator's graph, or one of its
+     * values or nodes renamed (see {@link #added(Node)}).
+     *
+     * @param name the name that joined the graph
+     */
+    void added(String name) {
+        added(List.of(name));
+    }
+
+    private void added(List<String> names) {
+        long seen = takenEpoch;
+        // NOTE: the compare-and-set succeeds only if no change anywhere came after the cache was
+        // filled; other generators are still invalidated by the bump, as for any change
+        if (taken != null && EPOCH.compareAndSet(seen, seen + 1)) {
+            taken.addAll(names);
+            takenEpoch = seen + 1;
+        } else {
+            changed();
+        }
     }
 
     /**

@@ -61,7 +61,9 @@ public final class Node {
 
     public void setName(String name) {
         this.name = Objects.requireNonNull(name);
-        NameGenerator.changed();
+        if (graph != null) {
+            graph.names().added(name); // a node not in a graph yet has its names gathered when added
+        }
     }
 
     public String opType() {
@@ -208,7 +210,9 @@ public final class Node {
         }
         value.setProducer(this, outputs.size());
         outputs.add(value);
-        NameGenerator.changed();
+        if (graph != null) {
+            graph.names().added(value.name());
+        }
     }
 
     /** Drops all uses this node makes, so the node can be discarded. Its outputs are left as they are. */
@@ -270,7 +274,7 @@ public final class Node {
      * @param attribute the attribute
      */
     public void setAttribute(Attribute attribute) {
-        NameGenerator.changed();
+        attributeChanging(attribute);
         for (Graph g : attribute.subgraphs()) {
             g.parentNode = this;
         }
@@ -284,13 +288,23 @@ public final class Node {
     }
 
     /**
+     * Names change with an attribute only through subgraphs: they move into this node's tree (and
+     * a subgraph re-parented under a node not yet in a graph must not keep a cache of its old tree).
+     */
+    private void attributeChanging(Attribute attribute) {
+        if (graph != null || !attribute.subgraphs().isEmpty()) {
+            NameGenerator.changed();
+        }
+    }
+
+    /**
      * Appends an attribute even if one of that name exists (files may repeat names; the reader
      * keeps them).
      *
      * @param attribute the attribute
      */
     public void appendAttribute(Attribute attribute) {
-        NameGenerator.changed();
+        attributeChanging(attribute);
         for (Graph g : attribute.subgraphs()) {
             g.parentNode = this;
         }

@@ -65,7 +65,10 @@ public final class Value {
      */
     public void setName(String newName) {
         this.name = Objects.requireNonNull(newName);
-        NameGenerator.changed();
+        Graph graph = owner != null ? owner : producer != null ? producer.graph : null;
+        if (graph != null) {
+            graph.names().added(newName); // a value in no graph yet has its name gathered when it joins one
+        }
     }
 
     /** @return the type, or null when unknown */

@@ -324,6 +324,32 @@ class GraphMutationTest {
     }
 
     @Test
+    void freshNamesSeeNodesAddedAfterTheFirstCall() {
+        // a node added while the cache is current joins it; one renamed afterwards still counts
+        NameGenerator names = g.names();
+        assertEquals("n", names.fresh("n"));
+        Node n = new Node("", "Identity", List.of(x), List.of(new Value("m")), List.of());
+        n.setName("k");
+        g.addNode(n);
+        assertEquals("m_1", names.fresh("m"));
+        assertEquals("k_1", names.fresh("k"));
+        n.output(0).setName("m2");
+        assertEquals("m2_1", names.fresh("m2"));
+        g.addInitializer(Tensor.ofFloats("w2", new long[] {1}, 1f));
+        assertEquals("w2_1", names.fresh("w2"));
+    }
+
+    @Test
+    void aGraphMovedUnderANodeSeesItsNewOuterScope() {
+        Graph body = new Graph();
+        body.addInput(new Value("i"));
+        assertEquals("y", body.names().fresh("y")); // its cache now holds its own names only
+        g.addNode(new Node("", "Loop", List.of(), List.of(new Value("o")), List.of(Attribute.ofGraph("body", body))));
+        assertEquals("x_1", body.names().fresh("x"));
+        assertEquals("o_1", body.names().fresh("o"));
+    }
+
+    @Test
     void subgraphNamesAvoidOuterScopeAndOuterNamesAvoidSubgraphs() {
         Graph body = new Graph();
         Value iter = new Value("iter");

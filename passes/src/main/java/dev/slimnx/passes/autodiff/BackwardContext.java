@@ -5,7 +5,6 @@ import dev.slimnx.graph.Value;
 import dev.slimnx.graph.tensor.DataType;
 import dev.slimnx.graph.tensor.Shape;
 import java.util.List;
-import java.util.function.BiConsumer;
 
 /**
  * What a {@link BackwardRule} sees of one node: the gradients of its outputs, which inputs need a
@@ -19,10 +18,10 @@ public final class BackwardContext {
     private final ForwardInfo info;
     private final List<Value> outputGrads;
     private final boolean[] needsGrad;
-    private final BiConsumer<Value, Value> sink;
+    private final GradientContributions sink;
 
     BackwardContext(Node node, GraphEmitter emit, ForwardInfo info, List<Value> outputGrads, boolean[] needsGrad,
-                    BiConsumer<Value, Value> sink) {
+                    GradientContributions sink) {
         this.node = node;
         this.emit = emit;
         this.info = info;
@@ -101,8 +100,35 @@ public final class BackwardContext {
      */
     public void addInputGrad(int i, Value grad) {
         if (needsGrad(i)) {
-            sink.accept(node.input(i), grad);
+            sink.add(node.input(i), grad);
         }
+    }
+
+    /**
+     * Contributes a gradient that is zero outside {@code [start, end)} along one axis of input
+     * {@code i} (what a Gather of one index, a Slice or a Split passes back). The builder joins the
+     * slabs a value receives into one {@code Concat} instead of padding each to full size.
+     * Ignored for an input that needs none.
+     *
+     * @param i input slot
+     * @param axis an axis of the input, whose size is {@link #slabsAllowed known}
+     * @param start first index along the axis
+     * @param end one past the last
+     * @param grad the gradient on the slab: the input's shape with {@code end - start} along the axis
+     */
+    public void addInputGradSlab(int i, int axis, long start, long end, Value grad) {
+        if (needsGrad(i)) {
+            sink.addSlab(node.input(i), axis, start, end, grad);
+        }
+    }
+
+    /**
+     * @param i input slot
+     * @param axis an axis of the input
+     * @return true when {@link #addInputGradSlab} may be used along it (its size is known)
+     */
+    public boolean slabsAllowed(int i, int axis) {
+        return sink.slabsAllowed(node.input(i), axis);
     }
 
     /**
@@ -146,7 +172,7 @@ public final class BackwardContext {
      * @return {@code grad} reshaped to the shape of {@code like}
      */
     public Value reshapeLike(Value grad, Value like) {
-        return emit.reshape(grad, emit.shapeOf(like, info.shape(like)));
+        return emit.reshape(grad, emit.reshapeTargetOf(like, info.shape(like)));
     }
 
     /**

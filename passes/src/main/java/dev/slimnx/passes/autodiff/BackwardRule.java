@@ -27,6 +27,20 @@ public interface BackwardRule {
     }
 
     /**
+     * Whether a gradient flows into an input. An input the rule treats as a constant (the running
+     * statistics of an inference-form BatchNormalization, the indices of a Gather) stops the
+     * gradient: a weight read only there is not differentiated by default, and values computed
+     * from it do not put the node on the path.
+     *
+     * @param node a node of this rule's op type
+     * @param input an input slot
+     * @return false when the rule never emits a gradient for that input
+     */
+    default boolean differentiates(Node node, int input) {
+        return true;
+    }
+
+    /**
      * Emits the nodes computing the input gradients and hands each to
      * {@link BackwardContext#addInputGrad}.
      *

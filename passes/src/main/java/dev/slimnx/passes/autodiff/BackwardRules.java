@@ -53,6 +53,17 @@ public final class BackwardRules {
         return node.isOnnxDomain() ? byOpType.get(node.opType()) : null;
     }
 
+    /**
+     * @param node a node
+     * @param input one of its input slots
+     * @return false when the node's rule treats that input as a constant; true for a node
+     *     without a rule (so it is met on the path and refused, instead of silently cut off)
+     */
+    public boolean differentiates(Node node, int input) {
+        BackwardRule rule = ruleFor(node);
+        return rule == null || rule.differentiates(node, input);
+    }
+
     /** @return the op types with a rule, sorted */
     public Set<String> opTypes() {
         return byOpType.keySet();

@@ -19,17 +19,21 @@ import java.util.Set;
  * gradient, so whatever is computed from a weight's shape is not on the path (the stop-gradient of
  * integer tensors). A node whose inputs depend on no source is not on the path either, however
  * much it feeds the loss, so no useless backward node is emitted for it. Values read inside a
- * node's subgraphs count as its inputs.
+ * node's subgraphs count as its inputs. An input a node's rule treats as a constant
+ * ({@link BackwardRule#differentiates}) does not count either: BatchNormalization's running
+ * statistics, say, never make it depend on a source.
  */
 final class DifferentiablePath {
     private final Set<Value> dependent;
     private final Set<Value> reaching;
     private final List<Node> nodes;
+    private final BackwardRules rules;
 
-    private DifferentiablePath(Set<Value> dependent, Set<Value> reaching, List<Node> nodes) {
+    private DifferentiablePath(Set<Value> dependent, Set<Value> reaching, List<Node> nodes, BackwardRules rules) {
         this.dependent = dependent;
         this.reaching = reaching;
         this.nodes = nodes;
+        this.rules = rules;
     }
 
     /**
@@ -37,10 +41,12 @@ final class DifferentiablePath {
      * @param sources the values differentiated with respect to
      * @param targets the values the loss is taken over
      * @param info element types
+     * @param rules which inputs each op differentiates
      * @return the path
      * @throws IllegalArgumentException when the graph has a cycle
      */
-    static DifferentiablePath find(Graph g, Collection<Value> sources, Collection<Value> targets, ForwardInfo info) {
+    static DifferentiablePath find(Graph g, Collection<Value> sources, Collection<Value> targets, ForwardInfo info,
+                                   BackwardRules rules) {
         List<Node> order = g.topologicalOrder();
         if (order == null) {
             throw new IllegalArgumentException("graph '" + g.name() + "' has a cycle");
@@ -48,7 +54,7 @@ final class DifferentiablePath {
         Set<Value> dependent = identitySet();
         dependent.addAll(sources);
         for (Node n : order) {
-            if (readsAny(n, dependent)) {
+            if (readsAny(n, dependent, rules)) {
                 for (Value out : n.outputs()) {
                     if (!out.name().isEmpty() && carriesGradient(info.elemType(out))) {
                         dependent.add(out);
@@ -66,13 +72,13 @@ final class DifferentiablePath {
         }
         List<Node> nodes = new ArrayList<>();
         for (Node n : order) {
-            boolean active = readsAny(n, dependent)
+            boolean active = readsAny(n, dependent, rules)
                     && n.outputs().stream().anyMatch(o -> dependent.contains(o) && reaching.contains(o));
             if (active) {
                 nodes.add(n);
             }
         }
-        return new DifferentiablePath(dependent, reaching, nodes);
+        return new DifferentiablePath(dependent, reaching, nodes, rules);
     }
 
     /** @return the nodes on the path, in topological order */
@@ -86,6 +92,17 @@ final class DifferentiablePath {
     }
 
     /**
+     * @param n a node on the path
+     * @param input one of its input slots
+     * @return true when that input wants a gradient: it depends on a source and the node's rule
+     *     differentiates it
+     */
+    boolean needsGrad(Node n, int input) {
+        Value v = n.input(input);
+        return v != null && dependent.contains(v) && rules.differentiates(n, input);
+    }
+
+    /**
      * @param v a source
      * @return true when a gradient can reach it: it is read by a node on the path, or is a loss target
      */
@@ -94,7 +111,12 @@ final class DifferentiablePath {
             return true;
         }
         for (Node n : nodes) {
-            if (reads(n).contains(v)) {
+            for (int i = 0; i < n.inputs().size(); i++) {
+                if (n.input(i) == v && rules.differentiates(n, i)) {
+                    return true;
+                }
+            }
+            if (readsInSubgraphs(n).contains(v)) {
                 return true;
             }
         }
@@ -109,8 +131,14 @@ final class DifferentiablePath {
         return t == null || t.isFloatingPoint();
     }
 
-    private static boolean readsAny(Node n, Set<Value> set) {
-        for (Value v : reads(n)) {
+    private static boolean readsAny(Node n, Set<Value> set, BackwardRules rules) {
+        for (int i = 0; i < n.inputs().size(); i++) {
+            Value v = n.input(i);
+            if (v != null && set.contains(v) && rules.differentiates(n, i)) {
+                return true;
+            }
+        }
+        for (Value v : readsInSubgraphs(n)) {
             if (set.contains(v)) {
                 return true;
             }
@@ -126,6 +154,13 @@ final class DifferentiablePath {
                 out.add(v);
             }
         }
+        out.addAll(readsInSubgraphs(n));
+        return out;
+    }
+
+    /** Every value read inside the node's subgraphs. */
+    private static List<Value> readsInSubgraphs(Node n) {
+        List<Value> out = new ArrayList<>();
         for (Graph sub : n.subgraphs()) {
             for (Node inner : sub.nodes()) {
                 out.addAll(reads(inner));

@@ -3,6 +3,7 @@ package dev.slimnx.passes.autodiff;
 import dev.slimnx.graph.Node;
 import dev.slimnx.graph.Value;
 import dev.slimnx.graph.tensor.DataType;
+import dev.slimnx.graph.tensor.Shape;
 import java.util.Map;
 
 /**
@@ -18,6 +19,10 @@ import java.util.Map;
  *       Relu: {@code g} where {@code x > 0}, else 0 (the subgradient 0 at the kink, as PyTorch).</li>
  *   <li>Where ({@code y = c ? a : b}): {@code da = c ? g : 0}, {@code db = c ? 0 : g}, reduced to
  *       each input's shape; the condition is boolean and gets no gradient.</li>
+ *   <li>Clip ({@code y = min(max(x, lo), hi)}, either bound optional): {@code dx = g} where
+ *       {@code lo < x < hi}, else 0; a bound that is differentiated gets the sum of {@code g}
+ *       where it is the output ({@code x <= lo}, {@code x >= hi}), so each element's gradient goes
+ *       to exactly one input.</li>
  * </ul>
  */
 final class ElementwiseRules {
@@ -51,6 +56,7 @@ final class ElementwiseRules {
             Value y = c.out(0);
             return e.op("Mul", g, e.op("Mul", y, e.op("Sub", c.scalarLike(1, y), y)));
         }));
+        rules.put("Clip", new ClipRule());
         rules.put("Relu", new Unary((c, g) -> {
             GraphEmitter e = c.emit();
             Value x = c.in(0);
@@ -84,6 +90,46 @@ final class ElementwiseRules {
         Value x = c.in(0);
         Value gauss = e.op("Exp", e.op("Neg", e.op("Mul", x, x)));
         return e.op("Mul", g, e.op("Mul", gauss, c.scalarLike(2 / Math.sqrt(Math.PI), x)));
+    }
+
+    private static final class ClipRule implements BackwardRule {
+        @Override
+        public String unsupportedReason(Node node, ForwardInfo info) {
+            for (Value v : new Value[] {node.input(0), node.input(1), node.input(2), node.output(0)}) {
+                if (v != null && info.rank(v) < 0) {
+                    return "rank of '" + v.name() + "' unknown";
+                }
+            }
+            return null;
+        }
+
+        @Override
+        public void emit(BackwardContext c) {
+            GraphEmitter e = c.emit();
+            Value g = c.outputGrad(0);
+            Value x = c.in(0);
+            Value lo = c.in(1);
+            Value hi = c.in(2);
+            Value zero = c.scalarLike(0, x);
+            if (c.needsGrad(0)) {
+                Value inside = null;
+                if (lo != null) {
+                    inside = e.op("Greater", x, lo);
+                }
+                if (hi != null) {
+                    Value below = e.op("Less", x, hi);
+                    inside = inside == null ? below : e.op("And", inside, below);
+                }
+                c.addInputGrad(0, inside == null ? g : e.op("Where", inside, g, zero));
+            }
+            Shape out = c.shape(c.out(0));
+            if (c.needsGrad(1)) {
+                c.addInputGrad(1, c.unbroadcast(e.op("Where", e.op("LessOrEqual", x, lo), g, zero), out, lo));
+            }
+            if (c.needsGrad(2)) {
+                c.addInputGrad(2, c.unbroadcast(e.op("Where", e.op("GreaterOrEqual", x, hi), g, zero), out, hi));
+            }
+        }
     }
 
     /** A gradient term of the output's shape, for one input. */

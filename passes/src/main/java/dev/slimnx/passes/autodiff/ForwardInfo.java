@@ -2,6 +2,7 @@ package dev.slimnx.passes.autodiff;
 
 import dev.slimnx.graph.Value;
 import dev.slimnx.graph.infer.InferenceResult;
+import dev.slimnx.graph.infer.IntVector;
 import dev.slimnx.graph.tensor.DataType;
 import dev.slimnx.graph.tensor.Dim;
 import dev.slimnx.graph.tensor.Shape;
@@ -86,6 +87,21 @@ public final class ForwardInfo {
     public long[] constantLongs(Value v) {
         Tensor t = constant(v);
         return t != null && t.dataType().isInteger() ? t.toLongArray() : null;
+    }
+
+    /**
+     * @param v a value, possibly null
+     * @return the content of an integer constant, or of an integer value whose every entry shape
+     *     inference worked out (a Slice bound computed from the static dims of a {@code Shape}, as
+     *     PyTorch exports {@code x[:, :C // 2]}); null otherwise
+     */
+    public long[] knownLongs(Value v) {
+        long[] c = constantLongs(v);
+        if (c != null || v == null) {
+            return c;
+        }
+        IntVector known = types.intsOf(v);
+        return known != null && known.isKnown() ? known.longs() : null;
     }
 
     /**

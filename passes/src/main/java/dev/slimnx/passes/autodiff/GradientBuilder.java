@@ -28,7 +28,10 @@ import java.util.TreeMap;
  * accepts it, or the build fails before anything is emitted ({@link NotDifferentiableException});
  * the loss adds its nodes and seeds the output gradient; then the path is walked in reverse
  * topological order, each rule emitting the nodes that turn its outputs' gradients into its
- * inputs' gradients. A value read by several nodes gets the {@code Sum} of their contributions.
+ * inputs' gradients. A value read by several nodes gets the {@code Sum} of their contributions
+ * ({@link GradientContributions}: slabs that Gathers, Slices and Splits pass back are joined by one
+ * {@code Concat} first). The exported exact GELU, five nodes, is differentiated as one
+ * ({@link ErfGelu}).
  * Backward nodes read forward values directly (one graph, nothing saved by hand), and are appended
  * after the forward nodes, which keeps the order topological.
  *
@@ -91,10 +94,10 @@ public final class GradientBuilder {
                 throw new IllegalArgumentException("'" + v.name() + "' is not a FLOAT or DOUBLE node output of known rank");
             }
         }
-        List<Value> weights = chooseWeights(g, spec, byName, values, outputs, info);
+        List<Value> weights = chooseWeights(g, spec, byName, values, outputs, info, rules);
         List<Value> sources = new ArrayList<>(weights);
         sources.addAll(values);
-        DifferentiablePath path = DifferentiablePath.find(g, sources, outputs, info);
+        DifferentiablePath path = DifferentiablePath.find(g, sources, outputs, info, rules);
         checkRules(path, info);
 
         Set<Value> forwardValues = identitySet();
@@ -173,7 +176,7 @@ public final class GradientBuilder {
     }
 
     private static List<Value> chooseWeights(Graph g, GradientSpec spec, Map<String, Value> byName, List<Value> values,
-                                             List<Value> outputs, ForwardInfo info) {
+                                             List<Value> outputs, ForwardInfo info, BackwardRules rules) {
         List<Value> floats = new ArrayList<>();
         for (Value v : g.initializers()) {
             if (isFloat(v.initializer().dataType())) {
@@ -196,7 +199,7 @@ public final class GradientBuilder {
         }
         List<Value> sources = new ArrayList<>(floats);
         sources.addAll(values);
-        DifferentiablePath all = DifferentiablePath.find(g, sources, outputs, info);
+        DifferentiablePath all = DifferentiablePath.find(g, sources, outputs, info, rules);
         return floats.stream().filter(w -> all.reachesLoss(w, outputs)).toList();
     }
 
@@ -250,7 +253,7 @@ public final class GradientBuilder {
         final ForwardInfo info;
         final DifferentiablePath path;
         final Set<Value> forwardValues;
-        final Map<Value, List<Value>> contributions = new IdentityHashMap<>();
+        final GradientContributions contributions;
         final Set<Value> claimed = identitySet();
         final int nodesBefore;
 
@@ -260,6 +263,7 @@ public final class GradientBuilder {
             this.info = info;
             this.path = path;
             this.forwardValues = forwardValues;
+            this.contributions = new GradientContributions(emit, info);
             this.nodesBefore = graph.nodes().size();
         }
 
@@ -268,26 +272,17 @@ public final class GradientBuilder {
         }
 
         void contribute(Value forwardValue, Value grad) {
-            contributions.computeIfAbsent(forwardValue, k -> new ArrayList<>())
-                    .add(Objects.requireNonNull(grad, () -> "null gradient for '" + forwardValue.name() + "'"));
+            contributions.add(forwardValue, grad);
         }
 
         /** @return the summed gradient of a forward value, or null when none reached it */
         Value accumulated(Value v) {
-            List<Value> list = contributions.get(v);
-            if (list == null || list.isEmpty()) {
-                return null;
-            }
-            if (list.size() > 1) {
-                Value sum = emit.op("Sum", List.copyOf(list));
-                list.clear();
-                list.add(sum);
-            }
-            return list.get(0);
+            return contributions.sum(v);
         }
 
         void backward(BackwardRules rules) {
             List<Node> nodes = path.nodes();
+            Map<Node, ErfGelu> gelus = ErfGelu.find(nodes, info, path::dependsOnSource);
             for (int i = nodes.size() - 1; i >= 0; i--) {
                 Node n = nodes.get(i);
                 emit.setPrefix("grad/" + (n.name().isEmpty() ? n.opType() : n.name()));
@@ -303,9 +298,16 @@ public final class GradientBuilder {
                 }
                 boolean[] needs = new boolean[n.inputs().size()];
                 for (int k = 0; k < needs.length; k++) {
-                    needs[k] = n.input(k) != null && path.dependsOnSource(n.input(k));
+                    needs[k] = path.needsGrad(n, k);
                 }
-                rules.ruleFor(n).emit(new BackwardContext(n, emit, info, outGrads, needs, this::contribute));
+                BackwardContext ctx = new BackwardContext(n, emit, info, outGrads, needs, contributions);
+                ErfGelu gelu = gelus.get(n);
+                if (gelu != null) {
+                    // the chain's inner nodes then receive no gradient and are skipped
+                    contributions.add(gelu.input(), gelu.inputGrad(ctx, outGrads.get(0)));
+                    continue;
+                }
+                rules.ruleFor(n).emit(ctx);
             }
         }
 

@@ -12,7 +12,9 @@ import java.util.Objects;
  * @param loss the loss
  * @param weights initializers to differentiate with respect to, in the order their gradients are
  *     output; empty means every FLOAT or DOUBLE initializer that reaches the loss through
- *     differentiable ops, in initializer order
+ *     differentiable ops, in initializer order (an input a rule treats as a constant, such as
+ *     BatchNormalization's running mean and variance, does not count; named here, such a weight
+ *     gets a gradient of zeros)
  * @param values intermediate values (node outputs) whose gradients are also output
  * @param keepForwardOutputs whether the model's own outputs stay outputs of the gradient model
  */

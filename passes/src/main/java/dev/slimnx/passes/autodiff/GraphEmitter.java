@@ -180,6 +180,55 @@ public final class GraphEmitter {
     }
 
     /**
+     * @param x a value
+     * @param known what inference knows of its shape, or null
+     * @return a Reshape target giving x's shape: a constant when at most one dim is not known
+     *     (that one as -1, which Reshape infers: the batch, usually), else {@code Shape(x)}
+     */
+    public Value reshapeTargetOf(Value x, Shape known) {
+        if (known != null) {
+            long[] dims = new long[known.rank()];
+            int unknown = 0;
+            boolean empty = false;
+            for (int i = 0; i < dims.length; i++) {
+                Dim d = known.dim(i);
+                dims[i] = d.isKnown() ? d.value() : -1;
+                unknown += d.isKnown() ? 0 : 1;
+                empty |= d.isKnown() && d.value() == 0;
+            }
+            // NOTE: -1 cannot be inferred next to a zero-size dim
+            if (unknown <= 1 && !(empty && unknown == 1)) {
+                return longs(dims);
+            }
+        }
+        return op("Shape", x);
+    }
+
+    /**
+     * @param x a value
+     * @param known what inference knows of its shape (its rank at least)
+     * @param from the first of x's axes to copy
+     * @param leading the first entries of the result (-1 lets a Reshape infer that one)
+     * @return the 1-D INT64 shape {@code leading ++ shape(x)[from:]}: one constant when those dims
+     *     of x are known, else the constant part concatenated with a slice of {@code Shape(x)}
+     */
+    public Value shapeEndingLike(Value x, Shape known, int from, long... leading) {
+        int rank = known.rank();
+        long[] all = Arrays.copyOf(leading, leading.length + rank - from);
+        boolean isStatic = true;
+        for (int i = from; i < rank; i++) {
+            Dim d = known.dim(i);
+            isStatic &= d.isKnown();
+            all[leading.length + i - from] = d.isKnown() ? d.value() : -1;
+        }
+        if (isStatic) {
+            return longs(all);
+        }
+        Value tail = op("Slice", op("Shape", x), longs(from), longs(rank));
+        return op("Concat", List.of(longs(leading), tail), Attribute.ofInt("axis", 0));
+    }
+
+    /**
      * @param x input
      * @param perm permutation
      * @return {@code Transpose(x, perm)}

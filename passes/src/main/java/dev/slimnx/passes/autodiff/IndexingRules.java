@@ -18,15 +18,21 @@ import java.util.Set;
  * <ul>
  *   <li>Concat: the gradient is split back into the inputs' sizes along the axis (constant sizes
  *       when known, else read from the inputs' shapes at run time).</li>
- *   <li>Split: the outputs' gradients are concatenated back, zeros standing in for outputs that do
- *       not reach the loss.</li>
- *   <li>Slice (constant starts, ends, axes, steps; sliced axes of known size): the gradient is
- *       scattered into zeros. Axes with step 1 take one {@code Pad}; a strided axis takes a
- *       {@code Pad} of one zero slab and a {@code Gather} whose index for each input position is
- *       the position's place in the slice, or the zero slab when the slice skipped it.</li>
- *   <li>Gather (constant indices): the same inverse-index Gather when the indices are distinct and
- *       the axis size is known; otherwise a {@code ScatterElements} into zeros with
- *       {@code reduction = add} (opset 16), which sums the gradients of repeated indices.</li>
+ *   <li>Split: each output's gradient is a slab of the input's (see {@link GradientContributions}:
+ *       the slabs are concatenated back, zeros standing in for outputs that do not reach the
+ *       loss); when the sizes are known only at run time, one Concat here.</li>
+ *   <li>Slice (starts, ends, axes, steps known at build time: constants, or computed from static
+ *       dims as PyTorch exports {@code x[:, :C // 2]}; sliced axes of known size): along one axis
+ *       with step 1 the gradient is a slab of the input's; otherwise it is scattered into zeros.
+ *       Axes with step 1 take one {@code Pad}; a strided axis takes a {@code Pad} of one zero slab
+ *       and a {@code Gather} whose index for each input position is the position's place in the
+ *       slice, or the zero slab when the slice skipped it.</li>
+ *   <li>Gather: with a constant index, or a run of consecutive ones (the q, k and v of a fused
+ *       projection, the class token), a slab of the data's gradient; with other distinct constant
+ *       indices and the axis size known, the same inverse-index Gather; otherwise (repeated or
+ *       computed indices: NaViT's position tables indexed by each patch's row and column) a
+ *       {@code ScatterElements} into zeros with {@code reduction = add} (opset 16), which sums the
+ *       gradients of repeated indices.</li>
  * </ul>
  */
 final class IndexingRules {
@@ -127,6 +133,24 @@ final class IndexingRules {
         public void emit(BackwardContext c) {
             Node n = c.node();
             int axis = ForwardInfo.normalizeAxis(n.intAttr("axis", 0), c.shape(c.in(0)).rank());
+            long[] sizes = new long[n.outputs().size()];
+            boolean known = c.slabsAllowed(0, axis);
+            for (int i = 0; i < sizes.length && known; i++) {
+                Dim d = c.shape(c.out(i)).dim(axis);
+                known = d.isKnown();
+                sizes[i] = known ? d.value() : -1;
+            }
+            if (known) {
+                // each output's gradient is a slab of the input's; outputs without one leave zeros
+                long at = 0;
+                for (int i = 0; i < sizes.length; i++) {
+                    if (c.outputGrad(i) != null) {
+                        c.addInputGradSlab(0, axis, at, at + sizes[i], c.outputGrad(i));
+                    }
+                    at += sizes[i];
+                }
+                return;
+            }
             List<Value> parts = new ArrayList<>();
             for (int i = 0; i < n.outputs().size(); i++) {
                 parts.add(c.outputGradOrZeros(i));
@@ -138,12 +162,12 @@ final class IndexingRules {
     /** A Slice with its constant parameters resolved against the input's known dims. */
     private record SliceParams(int[] axes, long[] starts, long[] ends, long[] steps) {
         static SliceParams of(Node node, ForwardInfo info) {
-            long[] starts = info.constantLongs(node.input(1));
-            long[] ends = info.constantLongs(node.input(2));
+            long[] starts = info.knownLongs(node.input(1));
+            long[] ends = info.knownLongs(node.input(2));
             Value axesIn = node.input(3);
             Value stepsIn = node.input(4);
-            long[] axes = axesIn == null ? null : info.constantLongs(axesIn);
-            long[] steps = stepsIn == null ? null : info.constantLongs(stepsIn);
+            long[] axes = axesIn == null ? null : info.knownLongs(axesIn);
+            long[] steps = stepsIn == null ? null : info.knownLongs(stepsIn);
             if (starts == null || ends == null || (axesIn != null && axes == null) || (stepsIn != null && steps == null)) {
                 return null;
             }
@@ -188,7 +212,7 @@ final class IndexingRules {
             }
             SliceParams p = SliceParams.of(node, info);
             if (p == null) {
-                return "starts, ends, axes and steps must be constant";
+                return "starts, ends, axes and steps must be known at build time";
             }
             Shape s = info.shape(node.input(0));
             for (int i = 0; i < p.axes().length; i++) {
@@ -207,6 +231,13 @@ final class IndexingRules {
             SliceParams p = SliceParams.of(c.node(), c.info());
             Shape s = c.shape(c.in(0));
             int rank = s.rank();
+            if (p.axes().length == 1 && p.steps()[0] == 1) {
+                long[] picked = p.picked(0, s.dim(p.axes()[0]).value());
+                if (picked.length > 0) {
+                    c.addInputGradSlab(0, p.axes()[0], picked[0], picked[picked.length - 1] + 1, c.outputGrad(0));
+                }
+                return;
+            }
             long[] before = new long[rank];
             long[] after = new long[rank];
             boolean contiguous = false;
@@ -243,15 +274,21 @@ final class IndexingRules {
                 return r;
             }
             Tensor indices = info.constant(node.input(1));
-            if (indices == null || !indices.dataType().isInteger()) {
-                return "indices must be an integer constant";
+            if (indices != null && !indices.dataType().isInteger()) {
+                return "indices must be integers";
             }
             int rank = info.rank(node.input(0));
             int axis = ForwardInfo.normalizeAxis(node.intAttr("axis", 0), rank);
-            if (distinct(indices.toLongArray(), info.dim(node.input(0), axis)) == null && info.opset() < 16) {
-                return "repeated or dynamic-axis indices need ScatterElements with reduction (opset 16)";
+            boolean distinct = indices != null && distinct(indices.toLongArray(), info.dim(node.input(0), axis)) != null;
+            if (!distinct && info.opset() < 16) {
+                return "repeated or computed indices need ScatterElements with reduction (opset 16)";
             }
             return null;
+        }
+
+        @Override
+        public boolean differentiates(Node node, int input) {
+            return input == 0;
         }
 
         @Override
@@ -263,25 +300,36 @@ final class IndexingRules {
             int rank = ds.rank();
             int axis = ForwardInfo.normalizeAxis(n.intAttr("axis", 0), rank);
             Tensor indices = c.info().constant(c.in(1));
-            long[] idx = indices.toLongArray();
+            Shape is = c.shape(c.in(1));
+            long count = indices != null ? indices.numElements() : is.isStatic() ? is.numElements() : -1;
             Value g = c.outputGrad(0);
-            // g has data's dims with the axis replaced by the indices' dims: make that one axis of idx.length
-            if (indices.rank() == 0) {
+            // g has data's dims with the axis replaced by the indices' dims: make that one axis of count
+            if (is.rank() == 0) {
                 g = e.unsqueeze(g, axis);
-            } else if (indices.rank() > 1) {
-                g = e.reshape(g, gatheredShape(c, data, ds, axis, idx.length));
+            } else if (is.rank() > 1) {
+                g = e.reshape(g, gatheredShape(c, data, ds, axis, count));
             }
-            long[] picked = distinct(idx, ds.dim(axis));
+            long[] picked = indices == null ? null : distinct(indices.toLongArray(), ds.dim(axis));
+            if (picked != null && is.rank() <= 1 && consecutive(picked)) {
+                // one index, or a run of them: a slab of the data's gradient
+                c.addInputGradSlab(0, axis, picked[0], picked[0] + picked.length, g);
+                return;
+            }
             if (picked != null) {
                 c.addInputGrad(0, scatterDistinct(c, g, rank, axis, picked, ds.dim(axis).value()));
                 return;
             }
             long[] indexDims = new long[rank];
             Arrays.fill(indexDims, 1);
-            indexDims[axis] = idx.length;
-            Value index = e.op("Expand", e.constant(Tensor.ofLongs("", indexDims, idx)), e.op("Shape", g));
+            indexDims[axis] = count;
+            Value index = indices != null
+                    ? e.constant(Tensor.ofLongs("", indexDims, indices.toLongArray()))
+                    : e.reshape(c.in(1), e.longs(indexDims));
+            Value index64 = c.dtype(c.in(1)) == dev.slimnx.graph.tensor.DataType.INT64 ? index
+                    : e.cast(index, dev.slimnx.graph.tensor.DataType.INT64);
+            Value expanded = e.op("Expand", index64, e.op("Shape", g));
             Value zeros = e.zeros(e.shapeOf(data, ds), c.dtype(data));
-            c.addInputGrad(0, e.op("ScatterElements", List.of(zeros, index, g), Attribute.ofInt("axis", axis),
+            c.addInputGrad(0, e.op("ScatterElements", List.of(zeros, expanded, g), Attribute.ofInt("axis", axis),
                     Attribute.ofString("reduction", "add")));
         }
 
@@ -303,6 +351,15 @@ final class IndexingRules {
                 parts.add(e.op("Slice", shape, e.longs(axis + 1L), e.longs(ds.rank())));
             }
             return e.op("Concat", parts, Attribute.ofInt("axis", 0));
+        }
+
+        private static boolean consecutive(long[] picked) {
+            for (int i = 1; i < picked.length; i++) {
+                if (picked[i] != picked[i - 1] + 1) {
+                    return false;
+                }
+            }
+            return picked.length > 0;
         }
 
         /** The indices normalized to [0, size) when the size is known and they are distinct, else null. */

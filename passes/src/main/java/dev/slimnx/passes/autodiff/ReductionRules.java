@@ -33,7 +33,7 @@ final class ReductionRules {
             int rank = info.rank(node.input(0));
             long[] axes;
             if (node.inputs().size() > 1 && node.input(1) != null) {
-                axes = info.constantLongs(node.input(1));
+                axes = info.knownLongs(node.input(1));
                 if (axes == null) {
                     return null;
                 }
@@ -82,8 +82,25 @@ final class ReductionRules {
             if (mean) {
                 g = e.op("Div", g, count(c, x, axes));
             }
-            Shape sx = c.shape(x);
-            c.addInputGrad(0, e.op("Expand", g, e.shapeOf(x, sx)));
+            c.addInputGrad(0, e.op("Expand", g, expandTarget(e, x, c.shape(x), axes)));
+        }
+
+        /**
+         * What g (x's shape with the reduced axes of size 1) is expanded to: x's dims on the reduced
+         * axes, 1 on the others (g has those already, and Expand broadcasts), so the target is a
+         * constant whenever the reduced dims are known.
+         */
+        private static Value expandTarget(GraphEmitter e, Value x, Shape sx, long[] axes) {
+            long[] dims = new long[sx.rank()];
+            java.util.Arrays.fill(dims, 1);
+            for (long a : axes) {
+                Dim d = sx.dim((int) a);
+                if (!d.isKnown()) {
+                    return e.shapeOf(x, sx);
+                }
+                dims[(int) a] = d.value();
+            }
+            return e.longs(dims);
         }
 
         /** The number of elements averaged into each output element, in x's element type. */

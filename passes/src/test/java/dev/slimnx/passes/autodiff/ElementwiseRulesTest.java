@@ -1,5 +1,6 @@
 package dev.slimnx.passes.autodiff;
 
+import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.slimnx.graph.Value;
@@ -157,12 +158,61 @@ class ElementwiseRulesTest {
     }
 
     @Test
+    void clipPassesTheGradientBetweenItsBounds() {
+        GradientCheck c = new GradientCheck(D, 27);
+        double[] v = {-1.5, -0.25, 0.5, 2, -0.75, 0.1};
+        GradientCheck.Result r = c.check(c.op("Clip", c.weight("x", v, 2, 3), constantNode(c, -0.5),
+                constantNode(c, 0.8)));
+        assertTrue(r.gradients().weights().size() == 1);
+    }
+
+    @Test
+    void clipWithDifferentiatedBounds() {
+        // each element's gradient goes to x, to the lower bound or to the upper one
+        GradientCheck c = new GradientCheck(D, 28);
+        double[] v = {-1.5, -0.25, 0.5, 2, -0.75, 0.1};
+        c.check(c.op("Clip", c.weight("x", v, 2, 3), c.weight("lo", new double[] {-0.5}),
+                c.weight("hi", new double[] {0.8})));
+    }
+
+    @Test
+    void clipWithOnlyAnUpperBound() {
+        GradientCheck c = new GradientCheck(D, 29);
+        double[] v = {-1.5, -0.25, 0.5, 2, -0.75, 0.1};
+        c.check(c.op("Clip", c.weight("x", v, 2, 3), null, constantNode(c, 0.3)));
+    }
+
+    @Test
     void gelu() {
-        // the exported Erf GELU: x * (erf(x / √2) + 1) * 0.5, with x used twice
+        // the exported Erf GELU: x * (erf(x / √2) + 1) * 0.5, with x used twice, differentiated as
+        // one chain: no Erf in the backward graph, and no Sum of x's two gradients
         GradientCheck c = new GradientCheck(DataType.FLOAT, 25);
         Value x = c.weight("x", c.uniform(new long[] {2, 4}, -2, 2), 2, 4);
         Value erf = c.op("Erf", c.op("Div", x, constantNode(c, Math.sqrt(2))));
         Value y = c.op("Mul", c.op("Mul", x, c.op("Add", erf, constantNode(c, 1))), constantNode(c, 0.5));
+        GradientCheck.Result r = c.check(y);
+        long erfs = r.gradients().model().graph().nodes().stream().filter(n -> n.is("Erf") || n.is("Sum")).count();
+        assertEquals(1, erfs, "the forward Erf only");
+    }
+
+    @Test
+    void geluChainWithAnInnerValueReadElsewhereKeepsItsRules() {
+        // erf(x/√2) also feeds a second output: the chain is not fused, each node has its rule
+        GradientCheck c = new GradientCheck(DataType.FLOAT, 30);
+        Value x = c.weight("x", c.uniform(new long[] {2, 4}, -2, 2), 2, 4);
+        Value erf = c.op("Erf", c.op("Div", x, constantNode(c, Math.sqrt(2))));
+        Value y = c.op("Mul", c.op("Mul", x, c.op("Add", erf, constantNode(c, 1))), constantNode(c, 0.5));
+        GradientCheck.Result r = c.check(y, c.op("Mul", erf, c.weight("w", 2, 4)));
+        assertTrue(r.gradients().model().graph().nodes().stream().anyMatch(n -> n.is("Sum")));
+    }
+
+    @Test
+    void geluWithOtherConstants() {
+        // y = 0.75·x·(0.5 + erf(x / 1.3)): the fused gradient holds for any k, b and s
+        GradientCheck c = new GradientCheck(DataType.FLOAT, 31);
+        Value x = c.weight("x", c.uniform(new long[] {3, 4}, -2, 2), 3, 4);
+        Value erf = c.op("Erf", c.op("Div", x, constantNode(c, 1.3)));
+        Value y = c.op("Mul", constantNode(c, 0.75), c.op("Mul", c.op("Add", constantNode(c, 0.5), erf), x));
         c.check(y);
     }
 

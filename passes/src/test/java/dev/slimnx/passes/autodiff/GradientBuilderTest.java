@@ -60,7 +60,7 @@ class GradientBuilderTest {
                 .name("cut").value());
         NotDifferentiableException e = assertThrows(NotDifferentiableException.class,
                 () -> new GradientBuilder().build(b.build(), GradientSpec.of(Loss.meanSquaredError(), "cut_out0")));
-        assertEquals("cannot differentiate the model: Slice 'cut': starts, ends, axes and steps must be constant",
+        assertEquals("cannot differentiate the model: Slice 'cut': starts, ends, axes and steps must be known at build time",
                 e.getMessage());
         assertTrue(e.missingOpTypes().isEmpty());
     }
@@ -86,6 +86,33 @@ class GradientBuilderTest {
                 || n.name().startsWith("grad/as_float") || n.name().startsWith("grad/pick")));
         assertEquals(2, count(g, "MatMul"), "the forward MatMul and dw = xᵀ·g; no dx");
         assertEquals(1, count(g, "Shape"), "only the forward Shape");
+    }
+
+    @Test
+    void inputsARuleTreatsAsConstantsAreNotWeightsAndGetZerosWhenNamed() {
+        // BatchNormalization's running statistics: not differentiated by default; named, zeros
+        GraphBuilder b = new GraphBuilder(17, 5);
+        Value x = b.input("x", DataType.FLOAT, 2, 3, 4);
+        Value scale = b.initializer(b.randomFloats("scale", 3));
+        Value bias = b.initializer(b.randomFloats("bias", 3));
+        Value mean = b.initializer(b.randomFloats("mean", 3));
+        Value var = b.initializer(Tensor.ofFloats("var", new long[] {3}, 1f, 2f, 0.5f));
+        Value y = b.node("BatchNormalization", x, scale, bias, mean, var).name("bn").value();
+        b.output(y);
+        Model m = b.build();
+        GradientModel all = new GradientBuilder().build(m, GradientSpec.of(Loss.meanSquaredError(), y.name()));
+        assertEquals(List.of("scale", "bias"), all.weights().stream().map(GradientModel.WeightGradient::weight).toList());
+
+        GradientModel named = new GradientBuilder().build(m, GradientSpec.of(Loss.meanSquaredError(), y.name())
+                .withWeights(List.of("scale", "mean")));
+        Map<String, Tensor> feeds = new LinkedHashMap<>(named.initialWeights());
+        feeds.put("x", b.randomFloats("x", 2, 3, 4));
+        feeds.put(named.referenceInputs().get(0), b.randomFloats("t", 2, 3, 4));
+        try (ModelRunner r = ModelRunner.open(named.model(), RunOptions.reference())) {
+            Map<String, Tensor> out = r.run(feeds);
+            assertArrayEquals(new float[3], out.get(named.weight("mean").gradient()).toFloatArray());
+            assertTrue(Math.abs(out.get(named.weight("scale").gradient()).toFloatArray()[0]) > 0);
+        }
     }
 
     @Test

@@ -1,10 +1,12 @@
 package dev.slimnx.passes.autodiff;
 
+import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.slimnx.graph.Value;
 import dev.slimnx.graph.tensor.DataType;
 import java.util.List;
+import java.util.Map;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.ValueSource;
@@ -116,13 +118,77 @@ class IndexingRulesTest {
 
     @Test
     void gatherOfQkvAlongAFirstAxisOfThree() {
-        // the exported qkv split: three Gathers with scalar indices from one tensor, gradients summed
+        // the exported qkv split: three Gathers with scalar indices from one tensor, whose gradients
+        // are put together by one Concat: nothing full-size is padded with zeros or summed
         GradientCheck c = new GradientCheck(D, 61);
         Value qkv = c.weight("qkv", 3, 2, 4);
         Value q = c.b().node("Gather", qkv, c.longs("i0", new long[0], 0)).attr("axis", 0L).value();
         Value k = c.b().node("Gather", qkv, c.longs("i1", new long[0], 1)).attr("axis", 0L).value();
         Value v = c.b().node("Gather", qkv, c.longs("i2", new long[0], 2)).attr("axis", 0L).value();
         GradientCheck.Result r = c.check(c.op("Add", c.op("Mul", q, k), v));
-        assertTrue(r.gradients().model().graph().nodes().stream().anyMatch(n -> n.is("Sum")));
+        assertEquals(Map.of("Concat", 1L), count(r, "Concat", "Sum", "Pad", "ConstantOfShape", "Gather"));
+    }
+
+    @Test
+    void twoSlicesOfHalvesAreConcatenated() {
+        // EfficientViT's x[:, :C/2] and x[:, C/2:]
+        GradientCheck c = new GradientCheck(D, 64);
+        Value x = c.weight("x", 2, 6, 3);
+        Value a = c.op("Slice", x, c.longs("s0", 0), c.longs("e0", 3), c.longs("ax0", 1));
+        Value b = c.op("Slice", x, c.longs("s1", 3), c.longs("e1", 6), c.longs("ax1", 1));
+        GradientCheck.Result r = c.check(c.op("Mul", a, b));
+        assertEquals(Map.of("Concat", 1L), count(r, "Concat", "Sum", "Pad", "ConstantOfShape"));
+    }
+
+    @Test
+    void slabsWithAGapBetweenThemAndAWholeGradient() {
+        // rows 0 and 3..4 of x by Gather and Slice, and x itself: zeros fill rows 1..2, then one Sum
+        GradientCheck c = new GradientCheck(D, 65);
+        Value x = c.weight("x", 5, 3);
+        Value first = c.b().node("Gather", x, c.longs("i", new long[0], 0)).attr("axis", 0L).value();
+        Value last = c.op("Slice", x, c.longs("s", 3), c.longs("e", 5));
+        GradientCheck.Result r = c.check(c.op("Mul", last, first), c.op("Mul", x, c.weight("w", 5, 3)));
+        assertEquals(Map.of("Concat", 1L, "ConstantOfShape", 1L, "Sum", 1L), count(r, "Concat", "ConstantOfShape", "Sum"));
+    }
+
+    @Test
+    void overlappingSlicesArePaddedAndSummed() {
+        GradientCheck c = new GradientCheck(D, 66);
+        Value x = c.weight("x", 5, 3);
+        Value a = c.op("Slice", x, c.longs("s0", 0), c.longs("e0", 3));
+        Value b = c.op("Slice", x, c.longs("s1", 2), c.longs("e1", 5));
+        GradientCheck.Result r = c.check(c.op("Mul", a, b));
+        assertEquals(Map.of("Pad", 2L, "Sum", 1L), count(r, "Concat", "Pad", "Sum"));
+    }
+
+    /** How many backward nodes of each of the op types there are (those with none left out). */
+    private static Map<String, Long> count(GradientCheck.Result r, String... opTypes) {
+        Map<String, Long> out = new java.util.TreeMap<>();
+        int forward = r.forward().graph().nodes().size();
+        List<dev.slimnx.graph.Node> nodes = r.gradients().model().graph().nodes();
+        for (dev.slimnx.graph.Node n : nodes.subList(Math.min(forward, nodes.size()), nodes.size())) {
+            if (List.of(opTypes).contains(n.opType())) {
+                out.merge(n.opType(), 1L, Long::sum);
+            }
+        }
+        return out;
+    }
+
+    @Test
+    void gatherWithComputedIndicesScattersIntoTheTable() {
+        // NaViT's position tables: rows picked by an index the graph computes, repeated and negative
+        GradientCheck c = new GradientCheck(D, 62);
+        Value idx = c.op("Identity", c.longs("idx", new long[] {2, 3}, 4, 0, -1, 4, 1, 0));
+        Value y = c.op("Gather", c.weight("table", 5, 3), idx);
+        GradientCheck.Result r = c.check(weighted(c, y, "w", 2, 3, 3));
+        assertTrue(r.gradients().model().graph().nodes().stream().anyMatch(n -> n.is("ScatterElements")));
+    }
+
+    @Test
+    void gatherWithComputedIndicesAlongAnInnerAxis() {
+        GradientCheck c = new GradientCheck(D, 63);
+        Value idx = c.op("Identity", c.longs("idx", 1, -1, 1));
+        Value y = c.b().node("Gather", c.weight("x", 3, 4, 2), idx).attr("axis", 1L).value();
+        c.check(weighted(c, y, "w", 3, 3, 2));
     }
 }

@@ -111,7 +111,7 @@ class VitGradientTest {
     }
 
     /** Mean over rows of -log softmax(row)[label], in double. */
-    private static double crossEntropy(float[] logits, long[] labels) {
+    static double crossEntropy(float[] logits, long[] labels) {
         int classes = logits.length / labels.length;
         double total = 0;
         for (int n = 0; n < labels.length; n++) {
