@@ -169,14 +169,21 @@ final class AttentionPruning {
         Plan plan = plan(passId, trial, options, grouping);
         List<PruneReport.Group> pruned = new ArrayList<>();
         if (!plan.toPrune().isEmpty()) {
-            FusedProjections.split(model);
-            plan = plan(passId, model, options, grouping);
+            // NOTE: scored on the copy, so a criterion that refuses (no backward rule) leaves the model
+            // as it was; the same split of the model gives the same groups in the same order
             List<double[]> scores;
             try {
-                scores = importance.scores(model, plan.groups(), context);
+                scores = importance.scores(trial, plan.groups(), context);
             } catch (NotDifferentiableException | IllegalArgumentException e) {
                 throw new PassRefusedException(passId, importance.name() + " importance cannot score this model: "
                         + e.getMessage());
+            }
+            List<String> scored = plan.toPrune().stream().map(AttentionLayer::name).toList();
+            FusedProjections.split(model);
+            plan = plan(passId, model, options, grouping);
+            if (!scored.equals(plan.toPrune().stream().map(AttentionLayer::name).toList())) {
+                throw new IllegalStateException("the model's attention layers " + plan.toPrune() + " are not those of "
+                        + "its copy " + scored);
             }
             for (int k = 0; k < plan.toPrune().size(); k++) {
                 AttentionLayer l = plan.toPrune().get(k);
