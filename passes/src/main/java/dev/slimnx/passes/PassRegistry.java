@@ -6,7 +6,10 @@ import dev.slimnx.passes.cleanup.EliminatePass;
 import dev.slimnx.passes.cleanup.FoldConstantsPass;
 import dev.slimnx.passes.fusion.FoldBatchNormPass;
 import dev.slimnx.passes.fusion.FusePass;
+import dev.slimnx.passes.prune.ConvChannelsPass;
 import dev.slimnx.passes.prune.FfnRatioPass;
+import dev.slimnx.passes.prune.HeadPass;
+import dev.slimnx.passes.prune.QkDimPass;
 import dev.slimnx.passes.quant.ConvertFp16Pass;
 import dev.slimnx.passes.quant.QuantizeDynamicPass;
 import dev.slimnx.passes.quant.QuantizeInt4Pass;
@@ -44,7 +47,8 @@ public final class PassRegistry {
         return new PassRegistry(List.of(FoldConstantsPass.DESCRIPTOR, EliminatePass.DESCRIPTOR,
                 FoldBatchNormPass.DESCRIPTOR, FusePass.DESCRIPTOR, DeadCodePass.DESCRIPTOR,
                 QuantizeStaticPass.DESCRIPTOR, QuantizeDynamicPass.DESCRIPTOR, QuantizeInt4Pass.DESCRIPTOR, ConvertFp16Pass.DESCRIPTOR,
-                FfnRatioPass.DESCRIPTOR, CompactPass.DESCRIPTOR));
+                FfnRatioPass.DESCRIPTOR, CompactPass.DESCRIPTOR, QkDimPass.DESCRIPTOR, HeadPass.DESCRIPTOR,
+                ConvChannelsPass.DESCRIPTOR));
     }
 
     /** @return every registered pass, in registration order */

@@ -18,7 +18,11 @@
  *       {@link dev.slimnx.passes.prune.RandomImportance}.</li>
  *   <li>Passes: {@link dev.slimnx.passes.prune.FfnRatioPass} ({@code prune-ffn}) prunes every FFN
  *       hidden layer ({@link dev.slimnx.passes.prune.FfnFinder}) to a ratio of its input width and
- *       reports what it did ({@link dev.slimnx.passes.prune.PruneReport}).</li>
+ *       reports what it did ({@link dev.slimnx.passes.prune.PruneReport});
+ *       {@link dev.slimnx.passes.prune.QkDimPass} ({@code prune-qk}) shrinks the per-head Q/K
+ *       dimension and {@link dev.slimnx.passes.prune.HeadPass} ({@code prune-heads}) removes whole
+ *       heads of the attention products {@link dev.slimnx.passes.prune.AttentionFinder} finds,
+ *       fused {@code qkv} projections split first.</li>
  * </ul>
  */
 package dev.slimnx.passes.prune;

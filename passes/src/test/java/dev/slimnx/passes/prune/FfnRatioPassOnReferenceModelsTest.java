@@ -58,7 +58,7 @@ class FfnRatioPassOnReferenceModelsTest {
     }
 
     /** A fresh copy of the model after the lossless pipeline. */
-    private static Model base(String name) {
+    static Model base(String name) {
         return LOSSLESS.computeIfAbsent(name, n -> {
             try {
                 Model m = OnnxReader.read(registry.get(n).file());
@@ -73,7 +73,7 @@ class FfnRatioPassOnReferenceModelsTest {
     }
 
     /** Real inputs: {@code items} images (canvases), or for NaViT a pack of {@code items} images. */
-    private static Map<String, Tensor> feeds(ReferenceModel ref, int items) throws Exception {
+    static Map<String, Tensor> feeds(ReferenceModel ref, int items) throws Exception {
         if (ref.task() != ReferenceModel.Task.PACKED) {
             return ReferenceInputs.feeds(registry, ref, items);
         }
@@ -199,7 +199,7 @@ class FfnRatioPassOnReferenceModelsTest {
         assertFinite(taylor, in);
     }
 
-    private static void assertFinite(Model m, Map<String, Tensor> feeds) {
+    static void assertFinite(Model m, Map<String, Tensor> feeds) {
         try (ModelRunner runner = ModelRunner.open(m, RunOptions.reference())) {
             for (Tensor out : runner.run(feeds).values()) {
                 for (float v : out.toFloatArray()) {
@@ -210,7 +210,7 @@ class FfnRatioPassOnReferenceModelsTest {
     }
 
     /** Elements of every initializer and Constant node value (strings aside), in every graph. */
-    private static long recount(Model m) {
+    static long recount(Model m) {
         return recount(m.graph());
     }
 

@@ -1,0 +1,324 @@
+package dev.slimnx.cli;
+
+import dev.slimnx.graph.Model;
+import dev.slimnx.graph.io.ExternalDataPolicy;
+import dev.slimnx.graph.io.OnnxReader;
+import dev.slimnx.graph.io.OnnxWriter;
+import dev.slimnx.graph.stats.ModelStats;
+import dev.slimnx.graph.tensor.Tensor;
+import dev.slimnx.passes.PassContext;
+import dev.slimnx.passes.PassRefusedException;
+import dev.slimnx.passes.prune.ConvChannelsPass;
+import dev.slimnx.passes.prune.FfnRatioPass;
+import dev.slimnx.passes.prune.HeadPass;
+import dev.slimnx.passes.prune.ImportanceData;
+import dev.slimnx.passes.prune.PruneReport;
+import dev.slimnx.passes.prune.QkDimPass;
+import dev.slimnx.reference.ReferenceModel;
+import dev.slimnx.reference.ReferenceModels;
+import dev.slimnx.validate.data.Batch;
+import dev.slimnx.validate.data.DataSpec;
+import dev.slimnx.validate.data.Dataset;
+import dev.slimnx.validate.data.Datasets;
+import dev.slimnx.validate.data.ImagePreprocessing;
+import dev.slimnx.validate.report.Reports;
+import java.io.IOException;
+import java.io.PrintWriter;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.Optional;
+import java.util.concurrent.Callable;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Model.CommandSpec;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Parameters;
+import picocli.CommandLine.Spec;
+
+/**
+ * {@code slimnx prune}: structured pruning after the lossless pipeline: FFN hidden layers to a
+ * ratio ({@code prune-ffn}), the per-head Q/K dimension ({@code prune-qk}), whole heads
+ * ({@code prune-heads}) and conv channels ({@code prune-channels}), in that order, each ranked by
+ * one importance criterion. Prints every group's width before → after and the model's params and
+ * MACs before → after; {@code --report FILE} writes the same as JSON (schema
+ * {@code slimnx.prune/1}). Nothing is written unless every pass ran.
+ */
+@Command(name = "prune", mixinStandardHelpOptions = true,
+        description = {"Prune a model structurally: FFN ratio, per-head Q/K dimension, heads, conv channels.",
+                "For a reference model, --calib defaults to its calibration subset (Taylor importance)."})
+public final class PruneCommand implements Callable<Integer> {
+    /** The JSON report's schema name. */
+    static final String SCHEMA = "slimnx.prune/1";
+
+    @Spec
+    CommandSpec spec;
+
+    @Parameters(index = "0", paramLabel = "MODEL", description = "the float ONNX model")
+    Path input;
+
+    @Option(names = {"-o", "--output"}, required = true, paramLabel = "OUT", description = "where to write the pruned model")
+    Path output;
+
+    @Option(names = "--ffn-ratio", paramLabel = "R", description = "prune every FFN hidden layer to R x its input width")
+    Double ffnRatio;
+
+    @Option(names = "--qk-dim", paramLabel = "D", description = "shrink every attention's per-head Q/K dimension to D")
+    Integer qkDim;
+
+    @Option(names = "--heads", paramLabel = "H", description = "keep H heads in every attention")
+    Integer heads;
+
+    @Option(names = "--channels", paramLabel = "F", description = "remove the fraction F of every conv channel group")
+    Double channels;
+
+    @Option(names = "--importance", paramLabel = "taylor|magnitude|random", defaultValue = "taylor",
+            description = "how channels are ranked (default: ${DEFAULT-VALUE}; taylor needs calibration data)")
+    String importance;
+
+    @Option(names = "--calib", paramLabel = "DATA", description = "Taylor: labelled (or unlabelled) data to score on")
+    Path calibPath;
+
+    @Option(names = "--calib-size", paramLabel = "N", defaultValue = "256",
+            description = "Taylor: calibration items (default: ${DEFAULT-VALUE})")
+    int calibSize;
+
+    @Option(names = "--round-to", paramLabel = "N", defaultValue = "8",
+            description = "FFN widths and conv channel counts are multiples of N (default: ${DEFAULT-VALUE})")
+    int roundTo;
+
+    @Option(names = "--report", paramLabel = "FILE", description = "write what was pruned as JSON")
+    Path reportPath;
+
+    @Option(names = "--no-optimize", negatable = false, description = "skip the lossless passes run before pruning")
+    boolean noOptimize;
+
+    @Option(names = "--force", description = "allow OUT to be the input file itself")
+    boolean force;
+
+    @Mixin
+    DataOptions data;
+
+    private ReferenceModels registry;
+
+    @Override
+    public Integer call() throws Exception {
+        FfnRatioPass.Criterion criterion = checkOptions();
+        // NOTE: --seed is the data options' (the seed of synthetic data); it also seeds random importance
+        long seed = data.seed == null ? 0 : data.seed;
+        OutputFiles.check(input, output, force);
+        if (reportPath != null) {
+            OutputFiles.check(input, reportPath, false);
+        }
+        Model original = OnnxReader.read(input);
+        Model model = noOptimize ? original.copy() : OptimizeCommand.losslessCopy(original);
+        ImportanceData calib = criterion == FfnRatioPass.Criterion.TAYLOR ? calibration(model) : null;
+        PrintWriter out = spec.commandLine().getOut();
+        ModelStats before = ModelStats.of(model);
+        List<PruneReport> reports = new ArrayList<>();
+        long t0 = System.nanoTime();
+        try {
+            if (ffnRatio != null) {
+                FfnRatioPass p = new FfnRatioPass(new FfnRatioPass.Options(ffnRatio, criterion,
+                        dev.slimnx.passes.prune.MagnitudeImportance.Norm.L1, roundTo, seed, calib, 0,
+                        dev.slimnx.passes.prune.ScoreNormalization.MAX));
+                reports.add(p.prune(model, PassContext.defaults()));
+            }
+            if (qkDim != null) {
+                reports.add(new QkDimPass(qkDim, criterion, calib).withSeed(seed).prune(model, PassContext.defaults()));
+            }
+            if (heads != null) {
+                reports.add(new HeadPass(heads, criterion, calib).withSeed(seed).prune(model, PassContext.defaults()));
+            }
+            if (channels != null) {
+                ConvChannelsPass p = new ConvChannelsPass(ConvChannelsPass.Options.of(channels, criterion)
+                        .withRoundTo(roundTo).withSeed(seed).withData(calib, 0));
+                reports.add(p.prune(model, PassContext.defaults()));
+            }
+        } catch (PassRefusedException e) {
+            throw new UserError(input + ": " + e.getMessage() + "; " + output + " was not written");
+        }
+        double seconds = (System.nanoTime() - t0) / 1e9;
+        ModelStats after = ModelStats.of(model);
+        for (PruneReport r : reports) {
+            out.print(r.summary());
+        }
+        out.printf(Locale.ROOT, "params %,d -> %,d (%.2fx), MACs %,d -> %,d (%.2fx), pruned in %.1f s%n",
+                before.parameterCount(), after.parameterCount(), ratio(after.parameterCount(), before.parameterCount()),
+                before.totalMacs(), after.totalMacs(), ratio(after.totalMacs(), before.totalMacs()), seconds);
+        // NOTE: the report goes to a temporary file first and moves after the model, so a failure
+        // leaves neither half-written
+        Path reportTemp = reportPath == null ? null : writeReportTemp(reports, before, after, criterion);
+        try {
+            OnnxWriter.Result written = OnnxWriter.write(model, output, ExternalDataPolicy.keep());
+            out.printf("wrote %s (%s)%n", written.model(), Format.bytes(written.modelBytes()));
+            if (reportTemp != null) {
+                Files.move(reportTemp, reportPath, StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
+                out.printf("wrote %s%n", reportPath);
+            }
+        } finally {
+            if (reportTemp != null) {
+                Files.deleteIfExists(reportTemp);
+            }
+        }
+        return ExitCode.OK;
+    }
+
+    private static double ratio(long a, long b) {
+        return b == 0 ? 1 : (double) a / b;
+    }
+
+    private FfnRatioPass.Criterion checkOptions() {
+        if (ffnRatio == null && qkDim == null && heads == null && channels == null) {
+            throw new UserError("give at least one of --ffn-ratio R, --qk-dim D, --heads H, --channels F");
+        }
+        if (ffnRatio != null && !(ffnRatio > 0 && Double.isFinite(ffnRatio))) {
+            throw new UserError("--ffn-ratio must be a positive number, got " + ffnRatio);
+        }
+        if (qkDim != null && qkDim < 1) {
+            throw new UserError("--qk-dim must be at least 1, got " + qkDim);
+        }
+        if (heads != null && heads < 1) {
+            throw new UserError("--heads must be at least 1, got " + heads);
+        }
+        if (channels != null && !(channels > 0 && channels < 1)) {
+            throw new UserError("--channels must be a fraction in (0, 1), got " + channels);
+        }
+        if (roundTo < 1) {
+            throw new UserError("--round-to must be at least 1, got " + roundTo);
+        }
+        if (calibSize < 1) {
+            throw new UserError("--calib-size must be at least 1, got " + calibSize);
+        }
+        if (reportPath != null && !reportPath.getFileName().toString().toLowerCase(Locale.ROOT).endsWith(".json")) {
+            throw new UserError(reportPath + ": the prune report is JSON; give a file name ending in .json");
+        }
+        FfnRatioPass.Criterion c;
+        try {
+            c = FfnRatioPass.Criterion.parse(importance);
+        } catch (IllegalArgumentException e) {
+            throw new UserError(e.getMessage());
+        }
+        if (calibPath != null && c != FfnRatioPass.Criterion.TAYLOR) {
+            throw new UserError("--calib only applies to --importance taylor");
+        }
+        return c;
+    }
+
+    private Optional<ReferenceModel> reference() throws IOException {
+        try {
+            registry = ReferenceModels.locate();
+        } catch (IOException e) {
+            return Optional.empty();
+        }
+        return registry.identify(input);
+    }
+
+    /** Calibration batches for Taylor importance: --calib, or a reference classifier's calibration subset. */
+    private ImportanceData calibration(Model model) throws IOException {
+        DataSpec ds;
+        if (calibPath != null) {
+            ds = data.toSpec(calibPath, DataOptions.defaults(calibPath));
+        } else {
+            Optional<ReferenceModel> ref = reference();
+            if (ref.isPresent() && (ref.get().task() == ReferenceModel.Task.CLASSIFICATION
+                    || ref.get().task() == ReferenceModel.Task.MULTITASK)) {
+                ReferenceModel.Preprocessing p = ref.get().inputs().get(0).preprocessing();
+                DataSpec d = DataSpec.images(registry.dataFile("calib_images"), "train",
+                        new ImagePreprocessing(p.scale(), p.mean(), p.std()));
+                ds = data.toSpec(d.source(), d);
+            } else {
+                throw new UserError("--importance taylor needs --calib DATA (a reference classifier brings its own "
+                        + "calibration set; this model is not one), or choose --importance magnitude or random");
+            }
+        }
+        List<ImportanceData.Batch> batches = new ArrayList<>();
+        int items = 0;
+        try (Dataset d = Datasets.open(ds, model, "train")) {
+            for (Batch b; items < calibSize && (b = d.next(Math.min(32, calibSize - items))) != null; ) {
+                Tensor labels = null;
+                if (b.labels() != null) {
+                    long[] l = new long[b.size()];
+                    for (int i = 0; i < l.length; i++) {
+                        l[i] = b.labels()[i];
+                    }
+                    labels = Tensor.ofLongs("labels", new long[] {l.length}, l);
+                }
+                batches.add(new ImportanceData.Batch(b.inputs(), labels));
+                items += b.size();
+            }
+        }
+        if (batches.isEmpty()) {
+            throw new UserError((ds.source() == null ? "synthetic data" : ds.source()) + ": no calibration items");
+        }
+        return ImportanceData.of(batches);
+    }
+
+    private Path writeReportTemp(List<PruneReport> reports, ModelStats before, ModelStats after,
+                                 FfnRatioPass.Criterion criterion) throws IOException {
+        Map<String, Object> json = new LinkedHashMap<>();
+        json.put("schema", SCHEMA);
+        json.put("model", input.toString());
+        json.put("output", output.toString());
+        json.put("importance", criterion.name().toLowerCase(Locale.ROOT));
+        json.put("parameters_before", before.parameterCount());
+        json.put("parameters_after", after.parameterCount());
+        json.put("macs_before", before.totalMacs());
+        json.put("macs_after", after.totalMacs());
+        List<Object> passes = new ArrayList<>();
+        for (PruneReport r : reports) {
+            passes.add(toJson(r));
+        }
+        json.put("passes", passes);
+        Path dir = reportPath.toAbsolutePath().getParent();
+        Path tmp = Files.createTempFile(dir, "." + reportPath.getFileName(), ".tmp");
+        Files.writeString(tmp, Reports.json().writeValueAsString(json) + "\n");
+        return tmp;
+    }
+
+    private static Map<String, Object> toJson(PruneReport r) {
+        Map<String, Object> m = new LinkedHashMap<>();
+        m.put("pass", r.pass());
+        m.put("importance", r.importance());
+        m.put("parameters_before", r.parametersBefore());
+        m.put("parameters_after", r.parametersAfter());
+        m.put("macs_before", r.macsBefore());
+        m.put("macs_after", r.macsAfter());
+        List<Object> groups = new ArrayList<>();
+        for (PruneReport.Group g : r.pruned()) {
+            Map<String, Object> o = new LinkedHashMap<>();
+            o.put("name", g.name());
+            o.put("input_width", g.inputWidth());
+            o.put("width_before", g.widthBefore());
+            o.put("width_after", g.widthAfter());
+            o.put("kept", g.kept());
+            Map<String, Object> s = new LinkedHashMap<>();
+            s.put("min", finite(g.scores().min()));
+            s.put("mean", finite(g.scores().mean()));
+            s.put("max", finite(g.scores().max()));
+            s.put("lowest_kept", finite(g.scores().lowestKept()));
+            s.put("highest_removed", finite(g.scores().highestRemoved()));
+            o.put("scores", s);
+            o.put("parameters_removed", g.parametersRemoved());
+            groups.add(o);
+        }
+        m.put("pruned", groups);
+        m.put("unchanged", r.unchanged());
+        List<Object> refused = new ArrayList<>();
+        for (PruneReport.Refusal x : r.refused()) {
+            refused.add(Map.of("name", x.name(), "reason", x.reason()));
+        }
+        m.put("refused", refused);
+        return m;
+    }
+
+    /** JSON has no NaN or infinities: such a score is written as null. */
+    private static Double finite(double v) {
+        return Double.isFinite(v) ? v : null;
+    }
+}

@@ -1,0 +1,107 @@
+package dev.slimnx.cli;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import dev.slimnx.graph.io.OnnxReader;
+import dev.slimnx.graph.stats.ModelStats;
+import dev.slimnx.reference.ReferenceModels;
+import dev.slimnx.validate.report.Reports;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+class PruneCommandTest {
+    @TempDir
+    Path dir;
+
+    private static Path reference(String name) throws Exception {
+        return ReferenceModels.locate().get(name).file();
+    }
+
+    @Test
+    void prunesFfnQkAndHeadsAndWritesTheReport() throws Exception {
+        Path out = dir.resolve("vit-pruned.onnx");
+        Path report = dir.resolve("prune.json");
+        CliRun r = CliRun.of("prune", reference("vit").toString(), "-o", out.toString(), "--ffn-ratio", "2", "--qk-dim",
+                "8", "--heads", "2", "--importance", "magnitude", "--report", report.toString());
+        assertEquals(0, r.exitCode(), r.err());
+        assertTrue(r.out().contains("prune-ffn (magnitude-l1): 6 layer(s) pruned"), r.out());
+        assertTrue(r.out().contains("256 -> 128 (input 64)"), r.out());
+        assertTrue(r.out().contains("prune-qk (magnitude-l1): 6 layer(s) pruned"), r.out());
+        assertTrue(r.out().contains("16 -> 8 (input 4)"), r.out());
+        assertTrue(r.out().contains("prune-heads (magnitude-l1): 6 layer(s) pruned"), r.out());
+        assertTrue(r.out().contains("4 -> 2 (input 8)"), r.out()); // heads, after the Q/K dims shrank to 8
+        assertTrue(r.out().contains("params 305,055 -> "), r.out());
+
+        long params = ModelStats.of(OnnxReader.read(out)).parameterCount();
+        JsonNode json = Reports.json().readTree(Files.readString(report));
+        assertEquals(PruneCommand.SCHEMA, json.get("schema").asText());
+        assertEquals(params, json.get("parameters_after").asLong());
+        assertEquals(3, json.get("passes").size());
+        JsonNode qk = json.get("passes").get(1);
+        assertEquals("prune-qk", qk.get("pass").asText());
+        assertEquals(8, qk.get("pruned").get(0).get("width_after").asInt());
+        assertEquals(8, qk.get("pruned").get(0).get("kept").size());
+        assertEquals(1.0, qk.get("pruned").get(0).get("scores").get("max").asDouble(), 1e-12);
+    }
+
+    @Test
+    void taylorUsesTheReferenceCalibrationSetByDefault() throws Exception {
+        Path out = dir.resolve("vit-taylor.onnx");
+        CliRun r = CliRun.of("prune", reference("vit").toString(), "-o", out.toString(), "--qk-dim", "8",
+                "--calib-size", "16");
+        assertEquals(0, r.exitCode(), r.err());
+        assertTrue(r.out().contains("prune-qk (taylor): 6 layer(s) pruned"), r.out());
+        assertTrue(Files.exists(out));
+    }
+
+    @Test
+    void prunesConvChannelsAndReportsWhatIsLeftAlone() throws Exception {
+        Path out = dir.resolve("evit.onnx");
+        CliRun r = CliRun.of("prune", reference("efficientvit").toString(), "-o", out.toString(), "--channels", "0.5",
+                "--importance", "random", "--seed", "3");
+        assertEquals(0, r.exitCode(), r.err());
+        assertTrue(r.out().contains("prune-channels (random): 10 layer(s) pruned"), r.out());
+        assertTrue(r.out().contains("refused "), r.out());
+        assertTrue(ModelStats.of(OnnxReader.read(out)).parameterCount() < 134_466);
+    }
+
+    @Test
+    void separableAttentionIsRefusedAndNothingIsWritten() throws Exception {
+        Path out = dir.resolve("v2.onnx");
+        Path report = dir.resolve("v2.json");
+        CliRun r = CliRun.of("prune", reference("mobilevitv2").toString(), "-o", out.toString(), "--ffn-ratio", "1",
+                "--qk-dim", "4", "--importance", "magnitude", "--report", report.toString());
+        assertEquals(2, r.exitCode(), r.out());
+        assertTrue(r.err().contains("MobileViTv2"), r.err());
+        assertEquals(1, r.err().strip().lines().count(), r.err());
+        assertFalse(Files.exists(out));
+        assertFalse(Files.exists(report));
+        try (var files = Files.list(dir)) {
+            assertEquals(0, files.count(), "no temporary files left");
+        }
+    }
+
+    @Test
+    void badUsageIsAOneLineErrorWithExitTwo() throws Exception {
+        String vit = reference("vit").toString();
+        String out = dir.resolve("x.onnx").toString();
+        for (String[] args : new String[][] {
+            {"prune", vit, "-o", out},
+            {"prune", vit, "-o", out, "--qk-dim", "0"},
+            {"prune", vit, "-o", out, "--channels", "1.5"},
+            {"prune", vit, "-o", out, "--ffn-ratio", "2", "--importance", "fisher"},
+            {"prune", vit, "-o", out, "--ffn-ratio", "2", "--report", dir.resolve("r.txt").toString()},
+            {"prune", reference("detr").toString(), "-o", out, "--ffn-ratio", "1"},
+        }) {
+            CliRun r = CliRun.of(args);
+            assertEquals(2, r.exitCode(), String.join(" ", args) + "\n" + r.out() + r.err());
+            assertEquals(1, r.err().strip().lines().count(), r.err());
+            assertFalse(Files.exists(Path.of(out)));
+        }
+    }
+}
