@@ -35,7 +35,8 @@ import picocli.CommandLine.Model.CommandSpec;
  */
 @Command(name = "bench", hidden = true, mixinStandardHelpOptions = true,
         description = "Benchmarks that write their figures for docs/BENCHMARKS.md.",
-        subcommands = {BenchCommand.ValidateOverhead.class, BenchOptimizeCommand.class, BenchQuantizeCommand.class})
+        subcommands = {BenchCommand.ValidateOverhead.class, BenchOptimizeCommand.class, BenchQuantizeCommand.class,
+                BenchFinetuneCommand.class})
 public final class BenchCommand implements Runnable {
     @Spec
     CommandSpec spec;

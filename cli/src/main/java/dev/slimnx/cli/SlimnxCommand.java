@@ -6,7 +6,9 @@ import picocli.CommandLine.Command;
 /** The top-level {@code slimnx} command; each capability is a subcommand. */
 @Command(name = "slimnx", mixinStandardHelpOptions = true, version = "slimnx 0.1.0",
         description = "Compresses and converts vision-transformer ONNX models, and proves what each rewrite did.",
-        subcommands = {InspectCommand.class, ConvertCommand.class, OptimizeCommand.class, QuantizeCommand.class, PruneCommand.class, ValidateCommand.class, ReferenceCommand.class, BenchCommand.class, CommandLine.HelpCommand.class})
+        subcommands = {InspectCommand.class, ConvertCommand.class, OptimizeCommand.class, QuantizeCommand.class,
+                PruneCommand.class, FinetuneCommand.class, ValidateCommand.class, ReferenceCommand.class,
+                BenchCommand.class, CommandLine.HelpCommand.class})
 public final class SlimnxCommand implements Runnable {
     @CommandLine.Spec
     CommandLine.Model.CommandSpec spec;

@@ -119,7 +119,7 @@ public final class GradientBuilder {
         List<String> referenceInputs = new ArrayList<>();
         for (Value o : outputs) {
             Loss.Terms t = spec.loss().emit(run.emit, o, info);
-            referenceInputs.add(t.referenceInput().name());
+            t.referenceInputs().forEach(v -> referenceInputs.add(v.name()));
             run.contribute(o, t.outputGradient());
             loss = loss == null ? t.loss() : run.emit.op("Add", loss, t.loss());
         }

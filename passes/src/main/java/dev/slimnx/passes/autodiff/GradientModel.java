@@ -78,7 +78,10 @@ public final class GradientModel {
         return valueGradients;
     }
 
-    /** @return the inputs the loss added (labels, teacher logits or targets), one per loss output */
+    /**
+     * @return the inputs the loss added (labels, teacher logits or targets): one per loss output,
+     *     or, for a {@link Loss.WeightedSum}, one per term of each, in term order
+     */
     public List<String> referenceInputs() {
         return referenceInputs;
     }

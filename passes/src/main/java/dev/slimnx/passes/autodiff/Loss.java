@@ -15,9 +15,11 @@ import java.util.List;
  * <p>Losses average over positions: every element of a regression output, every row of class
  * scores. The class axis is the last one, so logits of shape {@code [N, C]} (or {@code [N, T, C]})
  * have {@code N} (or {@code N·T}) positions. Each loss adds one graph input for its reference
- * (labels, teacher logits, targets), named from a hint that a suffix keeps unique.
+ * (labels, teacher logits, targets), named from a hint that a suffix keeps unique; a
+ * {@link WeightedSum} adds those of its terms.
  */
-public sealed interface Loss permits Loss.SoftmaxCrossEntropy, Loss.KlDivergence, Loss.MeanSquaredError {
+public sealed interface Loss
+        permits Loss.SoftmaxCrossEntropy, Loss.KlDivergence, Loss.MeanSquaredError, Loss.WeightedSum {
 
     /** @return cross-entropy against int64 labels, without label smoothing, input named {@code labels} */
     static SoftmaxCrossEntropy crossEntropy() {
@@ -35,6 +37,25 @@ public sealed interface Loss permits Loss.SoftmaxCrossEntropy, Loss.KlDivergence
     /** @return mean squared error against a target, input named {@code target} */
     static MeanSquaredError meanSquaredError() {
         return new MeanSquaredError("target");
+    }
+
+    /**
+     * Knowledge distillation with labels (Hinton et al., 2015): {@code α·CE(labels) + (1 - α)·KL(T)}.
+     * Its reference inputs are the labels, then the teacher logits.
+     *
+     * @param alpha weight of the cross-entropy term, in (0, 1)
+     * @param temperature the softening temperature T of the KL term
+     * @return the weighted sum
+     * @throws IllegalArgumentException when α is not strictly between 0 and 1 (use one loss alone
+     *     at the ends) or T is not positive
+     */
+    static WeightedSum distillation(double alpha, double temperature) {
+        if (!(alpha > 0 && alpha < 1)) {
+            throw new IllegalArgumentException("alpha must be strictly between 0 and 1, got " + alpha
+                    + " (at 0 or 1 one loss alone is the whole sum)");
+        }
+        return new WeightedSum(List.of(new WeightedSum.Term(alpha, crossEntropy()),
+                new WeightedSum.Term(1 - alpha, klDivergence(temperature))));
     }
 
     /**
@@ -57,9 +78,33 @@ public sealed interface Loss permits Loss.SoftmaxCrossEntropy, Loss.KlDivergence
     /**
      * @param loss a scalar of the output's element type
      * @param outputGradient {@code dLoss/dOutput}, of the output's shape
-     * @param referenceInput the graph input the loss added (labels, teacher logits, target)
+     * @param referenceInputs the graph inputs the loss added (labels, teacher logits, target): one,
+     *     or one per term of a {@link WeightedSum}
      */
-    record Terms(Value loss, Value outputGradient, Value referenceInput) {
+    record Terms(Value loss, Value outputGradient, List<Value> referenceInputs) {
+        /**
+         * @throws IllegalArgumentException when no reference input is given
+         */
+        public Terms {
+            referenceInputs = List.copyOf(referenceInputs);
+            if (referenceInputs.isEmpty()) {
+                throw new IllegalArgumentException("a loss adds at least one reference input");
+            }
+        }
+
+        /**
+         * @param loss a scalar of the output's element type
+         * @param outputGradient {@code dLoss/dOutput}, of the output's shape
+         * @param referenceInput the one graph input the loss added
+         */
+        public Terms(Value loss, Value outputGradient, Value referenceInput) {
+            this(loss, outputGradient, List.of(referenceInput));
+        }
+
+        /** @return the first reference input (the only one, except for a {@link WeightedSum}) */
+        public Value referenceInput() {
+            return referenceInputs.get(0);
+        }
     }
 
     /**
@@ -203,6 +248,75 @@ public sealed interface Loss permits Loss.SoftmaxCrossEntropy, Loss.KlDivergence
             Value count = e.cast(e.op("Size", z), type);
             Value grad = e.op("Div", e.op("Mul", diff, e.scalar(2, type)), count);
             return new Terms(loss, grad, target);
+        }
+    }
+
+    /**
+     * A weighted sum of losses over the same output: {@code L = Σ w_i·L_i} and, the derivative being
+     * linear, {@code dL/dz = Σ w_i·dL_i/dz}. Each term adds its own reference input, in term order
+     * (so {@link Loss#distillation} takes the labels, then the teacher logits).
+     *
+     * @param terms the weighted losses, at least one
+     */
+    record WeightedSum(List<Term> terms) implements Loss {
+        /**
+         * One weighted loss.
+         *
+         * @param weight a finite positive weight
+         * @param loss the loss
+         */
+        public record Term(double weight, Loss loss) {
+            /**
+             * @throws IllegalArgumentException when the weight is not finite and positive
+             */
+            public Term {
+                if (!(weight > 0) || Double.isInfinite(weight)) {
+                    throw new IllegalArgumentException("a loss weight must be finite and positive, got " + weight);
+                }
+                java.util.Objects.requireNonNull(loss, "loss");
+            }
+        }
+
+        /**
+         * @throws IllegalArgumentException when there is no term
+         */
+        public WeightedSum {
+            terms = List.copyOf(terms);
+            if (terms.isEmpty()) {
+                throw new IllegalArgumentException("a weighted sum needs at least one loss");
+            }
+        }
+
+        @Override
+        public String unsupportedReason(Value output, ForwardInfo info) {
+            for (Term t : terms) {
+                String reason = t.loss().unsupportedReason(output, info);
+                if (reason != null) {
+                    return reason;
+                }
+            }
+            return null;
+        }
+
+        @Override
+        public Terms emit(GraphEmitter e, Value z, ForwardInfo info) {
+            DataType type = info.elemType(z);
+            Value loss = null;
+            Value grad = null;
+            List<Value> inputs = new java.util.ArrayList<>();
+            for (Term t : terms) {
+                Terms part = t.loss().emit(e, z, info);
+                inputs.addAll(part.referenceInputs());
+                Value l = part.loss();
+                Value g = part.outputGradient();
+                if (t.weight() != 1) {
+                    l = e.op("Mul", l, e.scalar(t.weight(), type));
+                    g = e.op("Mul", g, e.scalar(t.weight(), type));
+                }
+                loss = loss == null ? l : e.op("Add", loss, l);
+                grad = grad == null ? g : e.op("Add", grad, g);
+            }
+            return new Terms(loss, grad, inputs);
         }
     }
 
