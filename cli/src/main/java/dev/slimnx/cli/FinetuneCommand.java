@@ -48,9 +48,9 @@ import picocli.CommandLine.Spec;
  */
 @Command(name = "finetune", mixinStandardHelpOptions = true, sortOptions = false,
         description = {"Fine-tune a model's weights, e.g. to recover accuracy after compression.",
-                "Loss: cross-entropy against the labels; with --teacher, alpha*CE + (1-alpha)*KL(T),",
-                "or KL alone when the data has no labels. A reference model (as MODEL or as --teacher)",
-                "brings its 5k training subset as --data and its test set for top-1 before and after.",
+                "Loss: cross-entropy against the labels; with --teacher, alpha*CE + (1-alpha)*KL(T);",
+                "KL alone when the data has no labels.",
+                "A reference model (as MODEL or --teacher) brings its training subset and test set.",
                 "--seed also seeds the order of the data."})
 public final class FinetuneCommand implements Callable<Integer> {
     /** Share of the heap the training data may take. */
