@@ -1,0 +1,89 @@
+package dev.slimnx.passes.prune;
+
+import java.util.ArrayList;
+import java.util.Comparator;
+import java.util.List;
+
+/**
+ * The global ranking behind parameter reallocation: given every prunable group's normalised
+ * scores, the cost one of its units removes and its minimum width, removes the globally least
+ * important units until the requested cost is removed. Pure arithmetic; the pass that builds the
+ * candidates and applies the plan is separate.
+ */
+final class GlobalAllocation {
+    /**
+     * One prunable group.
+     *
+     * @param name the layer
+     * @param scores normalised per-unit scores (one per channel)
+     * @param unitCost params (or MACs) one unit removes, exactly
+     * @param minWidth the width the group never goes below
+     */
+    record Candidate(String name, double[] scores, long unitCost, int minWidth) {
+        Candidate {
+            if (unitCost <= 0 || minWidth < 1 || minWidth > scores.length) {
+                throw new IllegalArgumentException(name + ": unit cost " + unitCost + ", min width " + minWidth
+                        + ", width " + scores.length);
+            }
+        }
+    }
+
+    private GlobalAllocation() {
+    }
+
+    /**
+     * @param original width before pruning
+     * @param fraction min width as a fraction of the original
+     * @param floor min width in channels
+     * @return the larger of the two, never above the original
+     */
+    static int minWidth(int original, double fraction, int floor) {
+        return Math.min(original, Math.max(floor, (int) Math.ceil(original * fraction)));
+    }
+
+    /**
+     * Removes units in ascending score order (ties: the later group first, then the higher index)
+     * until at least {@code toRemove} cost is gone or no unit may go.
+     *
+     * @param candidates the groups, in graph order
+     * @param toRemove the cost to remove
+     * @return per candidate, the channels kept, ascending
+     */
+    static List<int[]> plan(List<Candidate> candidates, long toRemove) {
+        record Unit(int group, int index, double score) {
+        }
+        List<Unit> units = new ArrayList<>();
+        for (int g = 0; g < candidates.size(); g++) {
+            double[] s = candidates.get(g).scores();
+            for (int i = 0; i < s.length; i++) {
+                units.add(new Unit(g, i, s[i]));
+            }
+        }
+        units.sort(Comparator.comparingDouble(Unit::score).thenComparing(Unit::group, Comparator.reverseOrder())
+                .thenComparing(Unit::index, Comparator.reverseOrder()));
+        int[] width = candidates.stream().mapToInt(c -> c.scores().length).toArray();
+        boolean[][] removed = new boolean[candidates.size()][];
+        for (int g = 0; g < candidates.size(); g++) {
+            removed[g] = new boolean[width[g]];
+        }
+        long gone = 0;
+        for (Unit u : units) {
+            if (gone >= toRemove) {
+                break;
+            }
+            Candidate c = candidates.get(u.group());
+            if (width[u.group()] <= c.minWidth()) {
+                continue;
+            }
+            removed[u.group()][u.index()] = true;
+            width[u.group()]--;
+            gone += c.unitCost();
+        }
+        List<int[]> kept = new ArrayList<>();
+        for (int g = 0; g < candidates.size(); g++) {
+            boolean[] r = removed[g];
+            kept.add(java.util.stream.IntStream.range(0, r.length).filter(i -> !r[i]).toArray());
+        }
+        return kept;
+    }
+}
