@@ -14,6 +14,8 @@ import dev.slimnx.passes.prune.HeadPass;
 import dev.slimnx.passes.prune.ImportanceData;
 import dev.slimnx.passes.prune.PruneReport;
 import dev.slimnx.passes.prune.QkDimPass;
+import dev.slimnx.passes.prune.ReallocatePass;
+import dev.slimnx.passes.prune.ScoreNormalization;
 import dev.slimnx.reference.ReferenceModel;
 import dev.slimnx.reference.ReferenceModels;
 import dev.slimnx.validate.data.Batch;
@@ -77,6 +79,28 @@ public final class PruneCommand implements Callable<Integer> {
     @Option(names = "--channels", paramLabel = "F", description = "remove the fraction F of every conv channel group")
     Double channels;
 
+    @Option(names = "--target-params", paramLabel = "F",
+            description = "keep the fraction F of the params: every group loses the same fraction, or with "
+                    + "--reallocate the globally least important units go")
+    Double targetParams;
+
+    @Option(names = "--target-macs", paramLabel = "F", description = "as --target-params, for MACs at batch 1")
+    Double targetMacs;
+
+    @Option(names = "--reallocate", description = "with a target: one global ranking over FFN units, Q/K dims and "
+            + "conv channels decides the widths (V is never pruned)")
+    boolean reallocate;
+
+    @Option(names = "--min-width", paramLabel = "F", defaultValue = "0.125",
+            description = "with a target: every group keeps at least the fraction F of its width (default: "
+                    + "${DEFAULT-VALUE})")
+    double minWidth;
+
+    @Option(names = "--score-normalization", paramLabel = "none|max|sum", defaultValue = "none",
+            description = "with --reallocate: how each group's scores are scaled before the global ranking "
+                    + "(default: ${DEFAULT-VALUE}: Taylor scores are loss estimates, comparable across layers)")
+    String scoreNormalization;
+
     @Option(names = "--importance", paramLabel = "taylor|magnitude|random", defaultValue = "taylor",
             description = "how channels are ranked (default: ${DEFAULT-VALUE}; taylor needs calibration data)")
     String importance;
@@ -126,7 +150,7 @@ public final class PruneCommand implements Callable<Integer> {
             if (ffnRatio != null) {
                 FfnRatioPass p = new FfnRatioPass(new FfnRatioPass.Options(ffnRatio, criterion,
                         dev.slimnx.passes.prune.MagnitudeImportance.Norm.L1, roundTo, seed, calib, 0,
-                        dev.slimnx.passes.prune.ScoreNormalization.MAX));
+                        ScoreNormalization.MAX));
                 reports.add(p.prune(model, PassContext.defaults()));
             }
             if (qkDim != null) {
@@ -134,6 +158,9 @@ public final class PruneCommand implements Callable<Integer> {
             }
             if (heads != null) {
                 reports.add(new HeadPass(heads, criterion, calib).withSeed(seed).prune(model, PassContext.defaults()));
+            }
+            if (targetParams != null || targetMacs != null) {
+                reports.add(new ReallocatePass(reallocation(criterion, seed, calib)).prune(model, PassContext.defaults()));
             }
             if (channels != null) {
                 ConvChannelsPass p = new ConvChannelsPass(ConvChannelsPass.Options.of(channels, criterion)
@@ -173,9 +200,41 @@ public final class PruneCommand implements Callable<Integer> {
         return b == 0 ? 1 : (double) a / b;
     }
 
+    private ReallocatePass.Options reallocation(FfnRatioPass.Criterion criterion, long seed, ImportanceData calib) {
+        ReallocatePass.Target target = targetParams != null ? ReallocatePass.Target.PARAMS : ReallocatePass.Target.MACS;
+        return ReallocatePass.Options.of(target, targetParams != null ? targetParams : targetMacs, criterion)
+                .withRoundTo(roundTo).withSeed(seed).withData(calib, 0).withMinFraction(minWidth)
+                .withNormalization(ScoreNormalization.parse(scoreNormalization)).withUniform(!reallocate);
+    }
+
     private FfnRatioPass.Criterion checkOptions() {
-        if (ffnRatio == null && qkDim == null && heads == null && channels == null) {
-            throw new UserError("give at least one of --ffn-ratio R, --qk-dim D, --heads H, --channels F");
+        boolean target = targetParams != null || targetMacs != null;
+        if (ffnRatio == null && qkDim == null && heads == null && channels == null && !target) {
+            throw new UserError("give at least one of --ffn-ratio R, --qk-dim D, --heads H, --channels F, "
+                    + "--target-params F, --target-macs F");
+        }
+        if (targetParams != null && targetMacs != null) {
+            throw new UserError("give --target-params or --target-macs, not both");
+        }
+        if (target && (ffnRatio != null || qkDim != null || heads != null || channels != null)) {
+            throw new UserError("--target-params/--target-macs decide every width; they cannot be combined with "
+                    + "--ffn-ratio, --qk-dim, --heads or --channels");
+        }
+        if (reallocate && !target) {
+            throw new UserError("--reallocate needs --target-params F or --target-macs F");
+        }
+        Double f = targetParams != null ? targetParams : targetMacs;
+        if (f != null && !(f > 0 && f <= 1)) {
+            throw new UserError("--target-" + (targetParams != null ? "params" : "macs") + " must be a fraction in "
+                    + "(0, 1], got " + f);
+        }
+        if (!(minWidth > 0 && minWidth <= 1)) {
+            throw new UserError("--min-width must be a fraction in (0, 1], got " + minWidth);
+        }
+        try {
+            ScoreNormalization.parse(scoreNormalization);
+        } catch (IllegalArgumentException e) {
+            throw new UserError("--score-normalization: " + e.getMessage());
         }
         if (ffnRatio != null && !(ffnRatio > 0 && Double.isFinite(ffnRatio))) {
             throw new UserError("--ffn-ratio must be a positive number, got " + ffnRatio);

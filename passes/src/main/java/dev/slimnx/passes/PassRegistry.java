@@ -10,6 +10,7 @@ import dev.slimnx.passes.prune.ConvChannelsPass;
 import dev.slimnx.passes.prune.FfnRatioPass;
 import dev.slimnx.passes.prune.HeadPass;
 import dev.slimnx.passes.prune.QkDimPass;
+import dev.slimnx.passes.prune.ReallocatePass;
 import dev.slimnx.passes.quant.ConvertFp16Pass;
 import dev.slimnx.passes.quant.QuantizeDynamicPass;
 import dev.slimnx.passes.quant.QuantizeInt4Pass;
@@ -48,7 +49,7 @@ public final class PassRegistry {
                 FoldBatchNormPass.DESCRIPTOR, FusePass.DESCRIPTOR, DeadCodePass.DESCRIPTOR,
                 QuantizeStaticPass.DESCRIPTOR, QuantizeDynamicPass.DESCRIPTOR, QuantizeInt4Pass.DESCRIPTOR, ConvertFp16Pass.DESCRIPTOR,
                 FfnRatioPass.DESCRIPTOR, CompactPass.DESCRIPTOR, QkDimPass.DESCRIPTOR, HeadPass.DESCRIPTOR,
-                ConvChannelsPass.DESCRIPTOR));
+                ConvChannelsPass.DESCRIPTOR, ReallocatePass.DESCRIPTOR));
     }
 
     /** @return every registered pass, in registration order */

@@ -1,11 +1,8 @@
 package dev.slimnx.passes.prune;
 
 import dev.slimnx.graph.Model;
-import dev.slimnx.graph.Node;
 import dev.slimnx.graph.Value;
 import dev.slimnx.graph.stats.ModelStats;
-import dev.slimnx.graph.tensor.Tensor;
-import dev.slimnx.passes.GraphEdits;
 import dev.slimnx.passes.Pass;
 import dev.slimnx.passes.PassContext;
 import dev.slimnx.passes.PassDescriptor;
@@ -197,39 +194,24 @@ public final class ConvChannelsPass implements Pass {
      */
     public PruneReport prune(Model model, PassContext context) {
         requires(model);
-        ChannelDependencies deps = new ChannelDependencies(model);
-        // output axes (axis 0) of conv weights already in a group: a weight's input axis belongs to the group before it
-        Set<Value> claimed = Collections.newSetFromMap(new IdentityHashMap<>());
         List<String> names = new ArrayList<>();
         List<Integer> inputWidths = new ArrayList<>();
         List<ChannelGroup> groups = new ArrayList<>();
         List<Value> seeds = new ArrayList<>();
         List<String> unchanged = new ArrayList<>();
         List<PruneReport.Refusal> refused = new ArrayList<>();
-        for (Node n : model.graph().nodes()) {
-            Tensor w = n.is("Conv") && n.intAttr("group", 1) == 1 && n.inputs().size() > 1
-                    ? GraphEdits.constant(n.input(1)) : null;
-            if (w == null || w.rank() < 3 || claimed.contains(n.input(1))) {
-                continue;
-            }
-            String name = n.name().isEmpty() ? "Conv reading '" + n.input(0).name() + "'" : n.name();
-            ChannelGroup g = deps.groupOf(n.input(1), 0);
-            for (ChannelMember m : g.constants()) {
-                if (m.axis() == 0) {
-                    claimed.add(m.value());
-                }
-            }
-            String why = g.isPrunable() ? leftAlone(g) : g.refusal();
-            if (why != null) {
-                refused.add(new PruneReport.Refusal(name, why));
-                LOG.log(System.Logger.Level.DEBUG, () -> ID + ": " + name + " left alone: " + why);
-            } else if (options.targetWidth(g.width()) < g.width()) {
-                names.add(name);
-                inputWidths.add((int) w.dims()[1]);
-                groups.add(g);
-                seeds.add(n.input(1));
+        Set<Value> claimed = Collections.newSetFromMap(new IdentityHashMap<>());
+        for (PruneSites.ConvGroup c : PruneSites.convGroups(new ChannelDependencies(model), claimed)) {
+            if (c.refusal() != null) {
+                refused.add(new PruneReport.Refusal(c.name(), c.refusal()));
+                LOG.log(System.Logger.Level.DEBUG, () -> ID + ": " + c.name() + " left alone: " + c.refusal());
+            } else if (options.targetWidth(c.group().width()) < c.group().width()) {
+                names.add(c.name());
+                inputWidths.add(c.inputWidth());
+                groups.add(c.group());
+                seeds.add(c.weight());
             } else {
-                unchanged.add(name);
+                unchanged.add(c.name());
             }
         }
         Importance importance = options.asAttentionOptions().importance();
@@ -268,21 +250,5 @@ public final class ConvChannelsPass implements Pass {
                 + options.fraction() + " with " + importance.name() + " importance, " + refused.size()
                 + " left alone; params " + before.parameterCount() + " -> " + lastReport.parametersAfter());
         return lastReport;
-    }
-
-    /** @return why a prunable group is left alone (the residual stream, an attention product), or null */
-    private static String leftAlone(ChannelGroup g) {
-        for (Node n : g.nodes()) {
-            boolean twoActivations = n.inputs().size() == 2 && n.input(0) != null && n.input(1) != null
-                    && GraphEdits.constant(n.input(0)) == null && GraphEdits.constant(n.input(1)) == null
-                    && n.input(0) != n.input(1);
-            if (twoActivations && (n.is("Add") || n.is("Sub"))) {
-                return n.describe() + " adds the channels to the residual stream";
-            }
-            if (twoActivations && n.is("MatMul")) {
-                return n.describe() + " is an attention product (prune-qk / prune-heads prune it)";
-            }
-        }
-        return null;
     }
 }

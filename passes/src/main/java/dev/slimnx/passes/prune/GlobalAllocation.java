@@ -3,12 +3,17 @@ package dev.slimnx.passes.prune;
 import java.util.ArrayList;
 import java.util.Comparator;
 import java.util.List;
+import java.util.stream.IntStream;
 
 /**
  * The global ranking behind parameter reallocation: given every prunable group's normalised
- * scores, the cost one of its units removes and its minimum width, removes the globally least
- * important units until the requested cost is removed. Pure arithmetic; the pass that builds the
- * candidates and applies the plan is separate.
+ * scores, the cost one of its units removes and its minimum width, removes the units that are
+ * globally least important per unit of cost until the requested cost is removed. Pure arithmetic;
+ * the pass that builds the candidates and applies the plan is separate.
+ *
+ * <p>Why per unit of cost: a Taylor score estimates the loss a unit's removal adds, and a budget
+ * (params, MACs) is best spent by removing first what adds least loss per param or MAC saved; a
+ * Q/K dim shared by every head removes several times the params of one FFN unit.
  */
 final class GlobalAllocation {
     /**
@@ -42,8 +47,8 @@ final class GlobalAllocation {
     }
 
     /**
-     * Removes units in ascending score order (ties: the later group first, then the higher index)
-     * until at least {@code toRemove} cost is gone or no unit may go.
+     * Removes units in ascending order of score over unit cost (ties: the later group first, then
+     * the higher index) until at least {@code toRemove} cost is gone or no unit may go.
      *
      * @param candidates the groups, in graph order
      * @param toRemove the cost to remove
@@ -55,8 +60,9 @@ final class GlobalAllocation {
         List<Unit> units = new ArrayList<>();
         for (int g = 0; g < candidates.size(); g++) {
             double[] s = candidates.get(g).scores();
+            double cost = candidates.get(g).unitCost();
             for (int i = 0; i < s.length; i++) {
-                units.add(new Unit(g, i, s[i]));
+                units.add(new Unit(g, i, s[i] / cost));
             }
         }
         units.sort(Comparator.comparingDouble(Unit::score).thenComparing(Unit::group, Comparator.reverseOrder())
@@ -82,8 +88,20 @@ final class GlobalAllocation {
         List<int[]> kept = new ArrayList<>();
         for (int g = 0; g < candidates.size(); g++) {
             boolean[] r = removed[g];
-            kept.add(java.util.stream.IntStream.range(0, r.length).filter(i -> !r[i]).toArray());
+            kept.add(IntStream.range(0, r.length).filter(i -> !r[i]).toArray());
         }
         return kept;
+    }
+
+    /**
+     * @param candidates the groups
+     * @return the cost removed when every group is at its minimum width
+     */
+    static long removableCost(List<Candidate> candidates) {
+        long n = 0;
+        for (Candidate c : candidates) {
+            n += (c.scores().length - c.minWidth()) * c.unitCost();
+        }
+        return n;
     }
 }

@@ -17,6 +17,17 @@ class GlobalAllocationTest {
     }
 
     @Test
+    void ranksByScorePerUnitOfCost() {
+        // b's units score higher but cost 10x more: per unit of cost they are the cheaper loss
+        var a = new GlobalAllocation.Candidate("a", new double[] {0.1, 0.2}, 1, 1);
+        var b = new GlobalAllocation.Candidate("b", new double[] {0.5, 0.6, 0.7}, 10, 1);
+        List<int[]> kept = GlobalAllocation.plan(List.of(a, b), 10);
+        assertArrayEquals(new int[] {0, 1}, kept.get(0));
+        assertArrayEquals(new int[] {1, 2}, kept.get(1));
+        assertEquals(1 * 1 + 2 * 10, GlobalAllocation.removableCost(List.of(a, b)));
+    }
+
+    @Test
     void honoursMinimumWidths() {
         var a = new GlobalAllocation.Candidate("a", new double[] {0.1, 0.1, 0.1, 1}, 1, 3);
         var b = new GlobalAllocation.Candidate("b", new double[] {0.9, 1}, 1, 1);

@@ -97,6 +97,34 @@ final class PruneTesting {
         return b.build();
     }
 
+    /**
+     * A transformer block on x [batch, 5, 8]: the attention of {@link #attention()} (2 heads of 4
+     * dims) then an MLP 8 → 32 → 8 with a GELU, each added to the residual.
+     */
+    static Model block() {
+        GraphBuilder b = new GraphBuilder(OPSET, 17);
+        Value x = b.input("x", DataType.FLOAT, "batch", 5, 8);
+        Value heads = b.initializer(Tensor.ofLongs("to_heads", new long[] {4}, 0, 5, 2, 4));
+        Value q = intoHeads(b, projection(b, x, "q"), heads, "q");
+        Value k = intoHeads(b, projection(b, x, "k"), heads, "k");
+        Value v = intoHeads(b, projection(b, x, "v"), heads, "v");
+        Value kt = b.node("Transpose", k).ints("perm", 0, 1, 3, 2).name("k_transposed").value();
+        Value scores = b.node("MatMul", q, kt).name("scores").value();
+        scores = b.node("Mul", scores, b.initializer(Tensor.ofFloats("scale", new long[0], 0.5f))).name("scale").value();
+        Value probs = b.node("Softmax", scores).attr("axis", -1L).name("softmax").value();
+        Value ctx = b.node("MatMul", probs, v).name("context").value();
+        Value t = b.node("Transpose", ctx).ints("perm", 0, 2, 1, 3).name("out_t").value();
+        Value flat = b.node("Reshape", t, b.initializer(Tensor.ofLongs("from_heads", new long[] {3}, 0, 5, 8)))
+                .name("out_reshape").value();
+        Value y = b.node("Add", x, projection(b, flat, "o")).name("residual1").value();
+        Value h = b.node("MatMul", y, b.initializer(b.randomFloats("fc1.weight", 8, 32))).name("fc1").value();
+        h = b.node("Add", b.initializer(b.randomFloats("fc1.bias", 32)), h).name("fc1_bias").value();
+        Value f = b.node("MatMul", gelu(b, h), b.initializer(b.randomFloats("fc2.weight", 32, 8))).name("fc2").value();
+        f = b.node("Add", b.initializer(b.randomFloats("fc2.bias", 8)), f).name("fc2_bias").value();
+        b.output(b.node("Add", y, f).name("residual2").value(), DataType.FLOAT, "batch", 5, 8);
+        return b.build();
+    }
+
     private static Value projection(GraphBuilder b, Value x, String name) {
         Value p = b.node("MatMul", x, b.initializer(b.randomFloats(name + ".weight", 8, 8))).name(name).value();
         return b.node("Add", b.initializer(b.randomFloats(name + ".bias", 8)), p).name(name + "_bias").value();
