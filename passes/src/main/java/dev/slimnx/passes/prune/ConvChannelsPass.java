@@ -3,20 +3,16 @@ package dev.slimnx.passes.prune;
 import dev.slimnx.graph.Model;
 import dev.slimnx.graph.Value;
 import dev.slimnx.graph.stats.ModelStats;
-import dev.slimnx.passes.Pass;
 import dev.slimnx.passes.PassContext;
 import dev.slimnx.passes.PassDescriptor;
 import dev.slimnx.passes.PassOption;
 import dev.slimnx.passes.PassOptions;
 import dev.slimnx.passes.PassRefusedException;
-import dev.slimnx.passes.PassResult;
 import dev.slimnx.passes.autodiff.NotDifferentiableException;
 import java.util.ArrayList;
 import java.util.Collections;
 import java.util.IdentityHashMap;
-import java.util.LinkedHashMap;
 import java.util.List;
-import java.util.Map;
 import java.util.Objects;
 import java.util.Set;
 
@@ -42,7 +38,7 @@ import java.util.Set;
  * <p>NOTE: unlike the other pruning passes, a second run prunes again (F of what is left): a
  * fraction has no fixed point, and the model does not record its own unpruned widths.
  */
-public final class ConvChannelsPass implements Pass {
+public final class ConvChannelsPass extends PruningPass {
     /** The pass id. */
     public static final String ID = "prune-channels";
 
@@ -135,10 +131,10 @@ public final class ConvChannelsPass implements Pass {
     public static final PassDescriptor DESCRIPTOR = describe(null);
 
     private final Options options;
-    private PruneReport lastReport;
 
     /** @param options the fraction, the criterion and its data */
     public ConvChannelsPass(Options options) {
+        super(ID, "conv channel groups pruned", "channels removed");
         this.options = Objects.requireNonNull(options, "options");
     }
 
@@ -155,10 +151,6 @@ public final class ConvChannelsPass implements Pass {
                 + "the residual stream", false, OPTIONS, o -> new ConvChannelsPass(Options.parse(o, data)));
     }
 
-    @Override
-    public String id() {
-        return ID;
-    }
 
     /** @return the options */
     public Options options() {
@@ -170,19 +162,7 @@ public final class ConvChannelsPass implements Pass {
         AttentionPruning.requires(ID, options.asAttentionOptions(), model);
     }
 
-    @Override
-    public PassResult run(Model model, PassContext context) {
-        PruneReport report = prune(model, context);
-        Map<String, Integer> counts = new LinkedHashMap<>();
-        counts.put("conv channel groups pruned", report.pruned().size());
-        counts.put("channels removed", report.channelsRemoved());
-        return PassResult.of(ID, counts);
-    }
 
-    /** @return the report of the last run, or null before the first */
-    public PruneReport lastReport() {
-        return lastReport;
-    }
 
     /**
      * Runs the pass and reports in detail.
@@ -192,8 +172,8 @@ public final class ConvChannelsPass implements Pass {
      * @return what was pruned, refused and left, with params and MACs before and after
      * @throws PassRefusedException before any change, when Taylor importance has no data or gradients
      */
-    public PruneReport prune(Model model, PassContext context) {
-        requires(model);
+    @Override
+    PruneReport pruneInPlace(Model model, PassContext context) {
         List<String> names = new ArrayList<>();
         List<Integer> inputWidths = new ArrayList<>();
         List<ChannelGroup> groups = new ArrayList<>();
@@ -244,11 +224,11 @@ public final class ConvChannelsPass implements Pass {
             }
         }
         ModelStats after = pruned.isEmpty() ? before : ModelStats.of(model);
-        lastReport = new PruneReport(ID, importance.name(), pruned, unchanged, refused, before.parameterCount(),
+        PruneReport report = new PruneReport(ID, importance.name(), pruned, unchanged, refused, before.parameterCount(),
                 after.parameterCount(), before.totalMacs(), after.totalMacs());
         LOG.log(System.Logger.Level.INFO, () -> ID + ": " + pruned.size() + " conv channel group(s) pruned by "
                 + options.fraction() + " with " + importance.name() + " importance, " + refused.size()
-                + " left alone; params " + before.parameterCount() + " -> " + lastReport.parametersAfter());
-        return lastReport;
+                + " left alone; params " + before.parameterCount() + " -> " + report.parametersAfter());
+        return report;
     }
 }

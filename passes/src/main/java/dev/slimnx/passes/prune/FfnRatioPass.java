@@ -2,20 +2,16 @@ package dev.slimnx.passes.prune;
 
 import dev.slimnx.graph.Model;
 import dev.slimnx.graph.stats.ModelStats;
-import dev.slimnx.passes.Pass;
 import dev.slimnx.passes.PassContext;
 import dev.slimnx.passes.PassDescriptor;
 import dev.slimnx.passes.PassOption;
 import dev.slimnx.passes.PassOptions;
 import dev.slimnx.passes.PassRefusedException;
-import dev.slimnx.passes.PassResult;
 import dev.slimnx.passes.autodiff.NotDifferentiableException;
 import java.util.ArrayList;
 import java.util.Comparator;
-import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
-import java.util.Map;
 import java.util.Objects;
 import java.util.stream.IntStream;
 
@@ -40,7 +36,7 @@ import java.util.stream.IntStream;
  * <p>The pass works on the model as given; {@code slimnx prune} runs the lossless pipeline first
  * (weights exported twice become one, so a shared MLP is pruned once, consistently).
  */
-public final class FfnRatioPass implements Pass {
+public final class FfnRatioPass extends PruningPass {
     /** The pass id. */
     public static final String ID = "prune-ffn";
 
@@ -180,10 +176,10 @@ public final class FfnRatioPass implements Pass {
     public static final PassDescriptor DESCRIPTOR = describe(null);
 
     private final Options options;
-    private PruneReport lastReport;
 
     /** @param options the ratio, the criterion and its data */
     public FfnRatioPass(Options options) {
+        super(ID, "FFN hidden layers pruned", "hidden units removed");
         this.options = Objects.requireNonNull(options, "options");
     }
 
@@ -200,10 +196,6 @@ public final class FfnRatioPass implements Pass {
                 + "important units", false, OPTIONS, o -> new FfnRatioPass(Options.parse(o, data)));
     }
 
-    @Override
-    public String id() {
-        return ID;
-    }
 
     /** @return the options */
     public Options options() {
@@ -225,19 +217,7 @@ public final class FfnRatioPass implements Pass {
         }
     }
 
-    @Override
-    public PassResult run(Model model, PassContext context) {
-        PruneReport report = prune(model, context);
-        Map<String, Integer> counts = new LinkedHashMap<>();
-        counts.put("FFN hidden layers pruned", report.pruned().size());
-        counts.put("hidden units removed", report.channelsRemoved());
-        return PassResult.of(ID, counts);
-    }
 
-    /** @return the report of the last run, or null before the first */
-    public PruneReport lastReport() {
-        return lastReport;
-    }
 
     /**
      * Runs the pass and reports in detail.
@@ -248,8 +228,8 @@ public final class FfnRatioPass implements Pass {
      * @throws PassRefusedException before any change, when Taylor importance cannot differentiate
      *     the model or has no data
      */
-    public PruneReport prune(Model model, PassContext context) {
-        requires(model);
+    @Override
+    PruneReport pruneInPlace(Model model, PassContext context) {
         List<FfnLayer> layers = FfnFinder.find(model);
         List<FfnLayer> toPrune = new ArrayList<>();
         List<String> unchanged = new ArrayList<>();
@@ -288,12 +268,12 @@ public final class FfnRatioPass implements Pass {
             }
         }
         ModelStats after = toPrune.isEmpty() ? before : ModelStats.of(model);
-        lastReport = new PruneReport(ID, importance.name(), pruned, unchanged, refused, before.parameterCount(),
+        PruneReport report = new PruneReport(ID, importance.name(), pruned, unchanged, refused, before.parameterCount(),
                 after.parameterCount(), before.totalMacs(), after.totalMacs());
         LOG.log(System.Logger.Level.INFO, () -> ID + ": " + pruned.size() + " FFN layer(s) pruned to ratio "
                 + options.ratio() + " with " + importance.name() + " importance, " + refused.size() + " refused; params "
-                + before.parameterCount() + " -> " + lastReport.parametersAfter());
-        return lastReport;
+                + before.parameterCount() + " -> " + report.parametersAfter());
+        return report;
     }
 
     /**

@@ -3,15 +3,11 @@ package dev.slimnx.passes.prune;
 import dev.slimnx.graph.Model;
 import dev.slimnx.graph.Node;
 import dev.slimnx.passes.GraphEdits;
-import dev.slimnx.passes.Pass;
 import dev.slimnx.passes.PassContext;
 import dev.slimnx.passes.PassDescriptor;
 import dev.slimnx.passes.PassOption;
-import dev.slimnx.passes.PassResult;
 import java.util.ArrayList;
-import java.util.LinkedHashMap;
 import java.util.List;
-import java.util.Map;
 import java.util.Objects;
 
 /**
@@ -35,7 +31,7 @@ import java.util.Objects;
  * below {@code H} heads is left alone; a model without Q·Kᵀ products (MobileViTv2) is refused. In
  * the report, a group's {@code inputWidth} is the per-head dim.
  */
-public final class HeadPass implements Pass {
+public final class HeadPass extends PruningPass {
     /** The pass id. */
     public static final String ID = "prune-heads";
 
@@ -92,7 +88,6 @@ public final class HeadPass implements Pass {
     }
 
     private final AttentionPruning.Options options;
-    private PruneReport lastReport;
 
     /**
      * @param heads H, at least 1
@@ -106,6 +101,7 @@ public final class HeadPass implements Pass {
     }
 
     HeadPass(AttentionPruning.Options options) {
+        super(ID, "attention layers pruned", "heads removed");
         this.options = Objects.requireNonNull(options, "options");
         check(options.keep());
     }
@@ -137,29 +133,13 @@ public final class HeadPass implements Pass {
                 o -> new HeadPass(AttentionPruning.Options.parse(ID, "heads", o, data)));
     }
 
-    @Override
-    public String id() {
-        return ID;
-    }
 
     @Override
     public void requires(Model model) {
         AttentionPruning.requires(ID, options, model);
     }
 
-    @Override
-    public PassResult run(Model model, PassContext context) {
-        PruneReport report = prune(model, context);
-        Map<String, Integer> counts = new LinkedHashMap<>();
-        counts.put("attention layers pruned", report.pruned().size());
-        counts.put("heads removed", report.channelsRemoved());
-        return PassResult.of(ID, counts);
-    }
 
-    /** @return the report of the last run, or null before the first */
-    public PruneReport lastReport() {
-        return lastReport;
-    }
 
     /**
      * Runs the pass and reports in detail.
@@ -170,8 +150,8 @@ public final class HeadPass implements Pass {
      * @throws dev.slimnx.passes.PassRefusedException before any change: no attention product, or
      *     Taylor importance without data or gradients
      */
-    public PruneReport prune(Model model, PassContext context) {
-        lastReport = AttentionPruning.prune(ID, model, context, options, GROUPING);
-        return lastReport;
+    @Override
+    PruneReport pruneInPlace(Model model, PassContext context) {
+        return AttentionPruning.prune(ID, model, context, options, GROUPING);
     }
 }

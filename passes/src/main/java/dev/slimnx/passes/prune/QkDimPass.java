@@ -1,15 +1,11 @@
 package dev.slimnx.passes.prune;
 
 import dev.slimnx.graph.Model;
-import dev.slimnx.passes.Pass;
 import dev.slimnx.passes.PassContext;
 import dev.slimnx.passes.PassDescriptor;
 import dev.slimnx.passes.PassOption;
-import dev.slimnx.passes.PassResult;
 import java.util.ArrayList;
-import java.util.LinkedHashMap;
 import java.util.List;
-import java.util.Map;
 import java.util.Objects;
 
 /**
@@ -36,7 +32,7 @@ import java.util.Objects;
  * alone; a model without any Q·Kᵀ product (MobileViTv2's separable attention) is refused. In the
  * report, a group's {@code inputWidth} is the product's head count.
  */
-public final class QkDimPass implements Pass {
+public final class QkDimPass extends PruningPass {
     /** The pass id. */
     public static final String ID = "prune-qk";
 
@@ -70,7 +66,6 @@ public final class QkDimPass implements Pass {
     };
 
     private final AttentionPruning.Options options;
-    private PruneReport lastReport;
 
     /**
      * @param qkDim D, at least 1
@@ -84,6 +79,7 @@ public final class QkDimPass implements Pass {
     }
 
     QkDimPass(AttentionPruning.Options options) {
+        super(ID, "attention Q/K pairs pruned", "per-head dims removed");
         this.options = Objects.requireNonNull(options, "options");
         check(options.keep());
     }
@@ -115,29 +111,13 @@ public final class QkDimPass implements Pass {
                 o -> new QkDimPass(AttentionPruning.Options.parse(ID, "qk-dim", o, data)));
     }
 
-    @Override
-    public String id() {
-        return ID;
-    }
 
     @Override
     public void requires(Model model) {
         AttentionPruning.requires(ID, options, model);
     }
 
-    @Override
-    public PassResult run(Model model, PassContext context) {
-        PruneReport report = prune(model, context);
-        Map<String, Integer> counts = new LinkedHashMap<>();
-        counts.put("attention Q/K pairs pruned", report.pruned().size());
-        counts.put("per-head dims removed", report.channelsRemoved());
-        return PassResult.of(ID, counts);
-    }
 
-    /** @return the report of the last run, or null before the first */
-    public PruneReport lastReport() {
-        return lastReport;
-    }
 
     /**
      * Runs the pass and reports in detail.
@@ -148,8 +128,8 @@ public final class QkDimPass implements Pass {
      * @throws dev.slimnx.passes.PassRefusedException before any change: no attention product, or
      *     Taylor importance without data or gradients
      */
-    public PruneReport prune(Model model, PassContext context) {
-        lastReport = AttentionPruning.prune(ID, model, context, options, GROUPING);
-        return lastReport;
+    @Override
+    PruneReport pruneInPlace(Model model, PassContext context) {
+        return AttentionPruning.prune(ID, model, context, options, GROUPING);
     }
 }

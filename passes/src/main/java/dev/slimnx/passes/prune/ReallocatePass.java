@@ -3,18 +3,15 @@ package dev.slimnx.passes.prune;
 import dev.slimnx.graph.Model;
 import dev.slimnx.graph.Value;
 import dev.slimnx.graph.stats.ModelStats;
-import dev.slimnx.passes.Pass;
 import dev.slimnx.passes.PassContext;
 import dev.slimnx.passes.PassDescriptor;
 import dev.slimnx.passes.PassOption;
 import dev.slimnx.passes.PassOptions;
 import dev.slimnx.passes.PassRefusedException;
-import dev.slimnx.passes.PassResult;
 import dev.slimnx.passes.autodiff.NotDifferentiableException;
 import java.util.ArrayList;
 import java.util.Comparator;
 import java.util.EnumSet;
-import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
@@ -43,7 +40,7 @@ import java.util.stream.IntStream;
  * neighbour shrank. Each step prunes a copy; the model is changed once, at the end, and only
  * when something is pruned. A target the minimum widths cannot reach is refused before any change.
  */
-public final class ReallocatePass implements Pass {
+public final class ReallocatePass extends PruningPass {
     /** The pass id. */
     public static final String ID = "prune-reallocate";
 
@@ -189,10 +186,10 @@ public final class ReallocatePass implements Pass {
     public static final PassDescriptor DESCRIPTOR = describe(null);
 
     private final Options options;
-    private PruneReport lastReport;
 
     /** @param options the target, the criterion and its data */
     public ReallocatePass(Options options) {
+        super(ID, "groups narrowed", "units removed");
         this.options = Objects.requireNonNull(options, "options");
     }
 
@@ -210,10 +207,6 @@ public final class ReallocatePass implements Pass {
                 o -> new ReallocatePass(Options.parse(o, data)));
     }
 
-    @Override
-    public String id() {
-        return ID;
-    }
 
     /** @return the options */
     public Options options() {
@@ -225,19 +218,7 @@ public final class ReallocatePass implements Pass {
         AttentionPruning.requires(ID, options.asAttentionOptions(), model);
     }
 
-    @Override
-    public PassResult run(Model model, PassContext context) {
-        PruneReport report = prune(model, context);
-        Map<String, Integer> counts = new LinkedHashMap<>();
-        counts.put("groups narrowed", report.pruned().size());
-        counts.put("units removed", report.channelsRemoved());
-        return PassResult.of(ID, counts);
-    }
 
-    /** @return the report of the last run, or null before the first */
-    public PruneReport lastReport() {
-        return lastReport;
-    }
 
     /** The scored sites of a model and how to prune them to a global cut. */
     private record Ranking(Model trial, List<PruneSites.Site> sites, List<double[]> scores,
@@ -297,15 +278,14 @@ public final class ReallocatePass implements Pass {
      * @throws PassRefusedException before any change: nothing prunable, a target the minimum
      *     widths cannot reach, or Taylor importance without data or gradients
      */
-    public PruneReport prune(Model model, PassContext context) {
-        requires(model);
+    @Override
+    PruneReport pruneInPlace(Model model, PassContext context) {
         ModelStats before = ModelStats.of(model);
         long goal = (long) Math.floor(options.fraction() * options.target().of(before));
         Importance importance = options.asAttentionOptions().importance();
         if (options.target().of(before) <= goal) {
-            lastReport = new PruneReport(ID, importance.name(), List.of(), List.of(), List.of(),
+            PruneReport report = new PruneReport(ID, importance.name(), List.of(), List.of(), List.of(),
                     before.parameterCount(), before.parameterCount(), before.totalMacs(), before.totalMacs());
-            return lastReport;
         }
         Model trial = model.copy();
         FusedProjections.split(trial);
@@ -344,12 +324,12 @@ public final class ReallocatePass implements Pass {
         Model pruned = ranking.apply(widths, outcomes);
         model.setGraph(pruned.graph());
         ModelStats after = ModelStats.of(model);
-        lastReport = report(ranking, found, widths, outcomes, importance, before, after);
+        PruneReport report = report(ranking, found, widths, outcomes, importance, before, after);
         LOG.log(System.Logger.Level.INFO, () -> String.format(Locale.ROOT, "%s: %d of %d groups narrowed with %s "
-                + "importance; %s %,d -> %,d (goal %,d)", ID, lastReport.pruned().size(), widths.length,
+                + "importance; %s %,d -> %,d (goal %,d)", ID, report.pruned().size(), widths.length,
                 importance.name(), options.target().label(), options.target().of(before), options.target().of(after),
                 goal));
-        return lastReport;
+        return report;
     }
 
     private Ranking rank(Model trial, PruneSites.Found found, Importance importance, PassContext context) {
