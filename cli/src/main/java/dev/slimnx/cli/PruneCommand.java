@@ -91,6 +91,10 @@ public final class PruneCommand implements Callable<Integer> {
             + "conv channels decides the widths (V is never pruned)")
     boolean reallocate;
 
+    @Option(names = "--embed-dim", description = "with a target: the embedding (residual-stream) width is pruned too; "
+            + "it couples every block")
+    boolean embedDim;
+
     @Option(names = "--min-width", paramLabel = "F", defaultValue = "0.125",
             description = "with a target: every group keeps at least the fraction F of its width (default: "
                     + "${DEFAULT-VALUE})")
@@ -204,7 +208,7 @@ public final class PruneCommand implements Callable<Integer> {
         ReallocatePass.Target target = targetParams != null ? ReallocatePass.Target.PARAMS : ReallocatePass.Target.MACS;
         return ReallocatePass.Options.of(target, targetParams != null ? targetParams : targetMacs, criterion)
                 .withRoundTo(roundTo).withSeed(seed).withData(calib, 0).withMinFraction(minWidth)
-                .withNormalization(ScoreNormalization.parse(scoreNormalization)).withUniform(!reallocate);
+                .withNormalization(ScoreNormalization.parse(scoreNormalization)).withUniform(!reallocate).withEmbedDim(embedDim);
     }
 
     private FfnRatioPass.Criterion checkOptions() {
@@ -220,8 +224,9 @@ public final class PruneCommand implements Callable<Integer> {
             throw new UserError("--target-params/--target-macs decide every width; they cannot be combined with "
                     + "--ffn-ratio, --qk-dim, --heads or --channels");
         }
-        if (reallocate && !target) {
-            throw new UserError("--reallocate needs --target-params F or --target-macs F");
+        if ((reallocate || embedDim) && !target) {
+            throw new UserError((reallocate ? "--reallocate" : "--embed-dim") + " needs --target-params F or "
+                    + "--target-macs F");
         }
         Double f = targetParams != null ? targetParams : targetMacs;
         if (f != null && !(f > 0 && f <= 1)) {

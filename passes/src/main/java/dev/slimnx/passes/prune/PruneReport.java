@@ -20,6 +20,9 @@ import java.util.List;
 public record PruneReport(String pass, String importance, List<Group> pruned, List<String> unchanged,
                           List<Refusal> refused, long parametersBefore, long parametersAfter, long macsBefore,
                           long macsAfter) {
+    /** Refusals {@link #summary} lists before it only counts the rest. */
+    static final int SHOWN_REFUSALS = 5;
+
     /** Copies the lists. */
     public PruneReport {
         pruned = List.copyOf(pruned);
@@ -104,8 +107,12 @@ public record PruneReport(String pass, String importance, List<Group> pruned, Li
             sb.append(String.format("  %-48s %d -> %d (input %d)%n", g.name(), g.widthBefore(), g.widthAfter(),
                     g.inputWidth()));
         }
-        for (Refusal r : refused) {
+        for (Refusal r : refused.subList(0, Math.min(refused.size(), SHOWN_REFUSALS))) {
             sb.append("  refused ").append(r.name()).append(": ").append(r.reason()).append('\n');
+        }
+        if (refused.size() > SHOWN_REFUSALS) {
+            sb.append("  ... ").append(refused.size() - SHOWN_REFUSALS).append(" more refused (all of them in the JSON "
+                    + "report)\n");
         }
         sb.append(String.format("  params %,d -> %,d, MACs %,d -> %,d%n", parametersBefore, parametersAfter,
                 macsBefore, macsAfter));

@@ -19,8 +19,10 @@ import java.util.Set;
  * never: the pair Q·Kᵀ is the group) and the channels of a conv ({@code group = 1}) that stay off
  * the residual stream and out of attention products ({@link #convGroups}).
  *
- * <p>A group is claimed by the first kind that finds it, in that order, so EfficientViT's 1×1-conv
- * FFNs are FFN sites and not also conv sites. Each site records its seed by value name and axis:
+ * <p>On request, a fourth kind: the width of each residual stream ({@link Kind#EMBED}), found with
+ * an analysis that crosses LayerNormalization's normalised axis. A group is claimed by the first
+ * kind that finds it, in the order FFN, Q/K, embed, conv, so EfficientViT's 1×1-conv FFNs are FFN
+ * sites and not also conv sites. Each site records its seed by value name and axis:
  * pruning one group can change the tensors of another (a conv weight's input axis belongs to the
  * group before it, a Concat's offsets to both parts), so the group is found again, by
  * {@link #regroup}, on the model as the sites before it left it.
@@ -39,7 +41,12 @@ final class PruneSites {
         /** Per-head Q/K dims of an attention product. */
         QK("q/k"),
         /** Output channels of a conv. */
-        CONV("conv");
+        CONV("conv"),
+        /**
+         * The residual stream's width (the embedding dimension): one group per stream, through
+         * every LayerNorm, block and head it reaches. Only when asked: it couples every block.
+         */
+        EMBED("embed");
 
         private final String label;
 
@@ -127,11 +134,28 @@ final class PruneSites {
                 }
             }
         }
+        if (kinds.contains(Kind.EMBED)) {
+            ChannelDependencies wide = embedAnalysis(model);
+            for (Node n : model.graph().nodes()) {
+                FfnFinder.Weight w = outputChannels(n);
+                if (w == null || claimed.contains(key(w.value(), w.outAxis()))) {
+                    continue;
+                }
+                ChannelGroup g = wide.groupOf(w.value(), w.outAxis());
+                if (g.isPrunable() && reaches(g, "Add") && !reaches(g, "MatMul")) {
+                    String name = n.name().isEmpty() ? n.opType() + " reading '" + n.input(0).name() + "'" : n.name();
+                    int in = (int) GraphEdits.constant(w.value()).dims()[w.inAxis()];
+                    add(sites, groups, claimed, new Site(name, Kind.EMBED, "", 0, in, g.width()), g);
+                }
+            }
+        }
         if (kinds.contains(Kind.CONV)) {
             Set<Value> claimedWeights = Collections.newSetFromMap(new IdentityHashMap<>());
             for (ChannelGroup g : groups) {
                 for (ChannelMember m : g.constants()) {
-                    claimedWeights.add(m.value());
+                    if (m.axis() == 0) {
+                        claimedWeights.add(m.value());
+                    }
                 }
             }
             for (ConvGroup c : convGroups(deps, claimedWeights)) {
@@ -196,17 +220,40 @@ final class PruneSites {
     /** @return why a prunable conv group is left alone (the residual stream, an attention product), or null */
     private static String leftAlone(ChannelGroup g) {
         for (Node n : g.nodes()) {
-            boolean twoActivations = n.inputs().size() == 2 && n.input(0) != null && n.input(1) != null
-                    && GraphEdits.constant(n.input(0)) == null && GraphEdits.constant(n.input(1)) == null
-                    && n.input(0) != n.input(1);
-            if (twoActivations && (n.is("Add") || n.is("Sub"))) {
+            if (twoActivations(n) && (n.is("Add") || n.is("Sub"))) {
                 return n.describe() + " adds the channels to the residual stream";
             }
-            if (twoActivations && n.is("MatMul")) {
+            if (twoActivations(n) && n.is("MatMul")) {
                 return n.describe() + " is an attention product (prune-qk / prune-heads prune it)";
             }
         }
         return null;
+    }
+
+    /** @return whether the group runs through an {@code op} of two different activations (a residual Add, Q·Kᵀ) */
+    private static boolean reaches(ChannelGroup g, String op) {
+        return g.nodes().stream().anyMatch(n -> n.is(op) && twoActivations(n));
+    }
+
+    private static boolean twoActivations(Node n) {
+        return n.inputs().size() == 2 && n.input(0) != null && n.input(1) != null
+                && GraphEdits.constant(n.input(0)) == null && GraphEdits.constant(n.input(1)) == null
+                && n.input(0) != n.input(1);
+    }
+
+    /** @return a linear node's weight (MatMul, Gemm, 1×1 Conv) or any group-1 Conv's, with its output axis */
+    private static FfnFinder.Weight outputChannels(Node n) {
+        FfnFinder.Weight w = FfnFinder.weight(n);
+        if (w != null || !n.is("Conv") || n.intAttr("group", 1) != 1 || n.inputs().size() < 2) {
+            return w;
+        }
+        Tensor t = GraphEdits.constant(n.input(1));
+        return t != null && t.rank() >= 3 && t.dataType().isFloatingPoint() ? new FfnFinder.Weight(n.input(1), 0, 1)
+                : null;
+    }
+
+    private static ChannelDependencies embedAnalysis(Model model) {
+        return new ChannelDependencies(model, ChannelHandlers.standard(), new ChannelDependencies.Options(true));
     }
 
     /**
@@ -223,7 +270,8 @@ final class PruneSites {
         if (seed == null) {
             throw new IllegalStateException("the seed '" + site.seedValue() + "' of " + site.label() + " is gone");
         }
-        ChannelGroup g = new ChannelDependencies(model).groupOf(seed, site.seedAxis());
+        ChannelDependencies deps = site.kind() == Kind.EMBED ? embedAnalysis(model) : new ChannelDependencies(model);
+        ChannelGroup g = deps.groupOf(seed, site.seedAxis());
         if (!g.isPrunable() || g.width() != site.width()) {
             throw new IllegalStateException("the group of " + site.label() + " changed when an earlier group was "
                     + "pruned: " + g);

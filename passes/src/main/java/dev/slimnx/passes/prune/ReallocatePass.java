@@ -10,6 +10,7 @@ import dev.slimnx.passes.PassOptions;
 import dev.slimnx.passes.PassRefusedException;
 import dev.slimnx.passes.autodiff.NotDifferentiableException;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.Comparator;
 import java.util.EnumSet;
 import java.util.List;
@@ -30,8 +31,9 @@ import java.util.stream.IntStream;
  * across layers (default normalization {@code none}; {@code max} or {@code sum} rescale each
  * group); units go in ascending order of score per unit of cost ({@link GlobalAllocation}), the
  * cost being the params (or MACs) the unit removes, measured. Each group keeps at least
- * {@code ⌈minFraction · width⌉} units; FFN and conv widths are rounded up to a multiple of
- * {@code roundTo} (Q/K dims are not: a head dim is small).
+ * {@code ⌈minFraction · width⌉} units; FFN, conv and embedding widths stay multiples of
+ * {@code roundTo} (Q/K dims are not rounded: a head dim is small) because their units are ranked
+ * in blocks of {@code roundTo}, each block the lowest-scoring units left ({@link Blocks}).
  *
  * <p>How the target is reached: {@link GlobalAllocation} turns "remove the {@code k} least
  * important units" into per-group widths, and the pass searches the smallest {@code k} whose
@@ -79,7 +81,8 @@ public final class ReallocatePass extends PruningPass {
      */
     public record Options(Target target, double fraction, FfnRatioPass.Criterion criterion,
                           MagnitudeImportance.Norm norm, int roundTo, double minFraction, long seed,
-                          ImportanceData data, int calibBatches, ScoreNormalization normalization, boolean uniform) {
+                          ImportanceData data, int calibBatches, ScoreNormalization normalization, boolean uniform,
+                          boolean embedDim) {
         /** @throws IllegalArgumentException for a bad value, naming it */
         public Options {
             Objects.requireNonNull(target, "target");
@@ -109,43 +112,49 @@ public final class ReallocatePass extends PruningPass {
          */
         public static Options of(Target target, double fraction, FfnRatioPass.Criterion criterion) {
             return new Options(target, fraction, criterion, MagnitudeImportance.Norm.L1, 8, 0.125, 0, null, 0,
-                    ScoreNormalization.NONE, false);
+                    ScoreNormalization.NONE, false, false);
         }
 
         /** @return these options with calibration data */
         public Options withData(ImportanceData newData, int batches) {
             return new Options(target, fraction, criterion, norm, roundTo, minFraction, seed, newData, batches,
-                    normalization, uniform);
+                    normalization, uniform, embedDim);
         }
 
         /** @return these options rounding to another multiple */
         public Options withRoundTo(int multiple) {
             return new Options(target, fraction, criterion, norm, multiple, minFraction, seed, data, calibBatches,
-                    normalization, uniform);
+                    normalization, uniform, embedDim);
         }
 
         /** @return these options with another seed */
         public Options withSeed(long newSeed) {
             return new Options(target, fraction, criterion, norm, roundTo, minFraction, newSeed, data, calibBatches,
-                    normalization, uniform);
+                    normalization, uniform, embedDim);
         }
 
         /** @return these options with another per-group normalization */
         public Options withNormalization(ScoreNormalization n) {
             return new Options(target, fraction, criterion, norm, roundTo, minFraction, seed, data, calibBatches, n,
-                    uniform);
+                    uniform, embedDim);
         }
 
         /** @return these options with every group losing the same fraction (no global ranking) */
         public Options withUniform(boolean u) {
             return new Options(target, fraction, criterion, norm, roundTo, minFraction, seed, data, calibBatches,
-                    normalization, u);
+                    normalization, u, embedDim);
+        }
+
+        /** @return these options ranking the residual streams' widths too, or not */
+        public Options withEmbedDim(boolean e) {
+            return new Options(target, fraction, criterion, norm, roundTo, minFraction, seed, data, calibBatches,
+                    normalization, uniform, e);
         }
 
         /** @return these options with another minimum width fraction */
         public Options withMinFraction(double f) {
             return new Options(target, fraction, criterion, norm, roundTo, f, seed, data, calibBatches,
-                    normalization, uniform);
+                    normalization, uniform, embedDim);
         }
 
         AttentionPruning.Options asAttentionOptions() {
@@ -161,7 +170,7 @@ public final class ReallocatePass extends PruningPass {
             }
             return new Options(Target.valueOf(t), o.doubleValue("fraction"), common.criterion(), common.norm(),
                     common.keep(), o.doubleValue("min-width"), common.seed(), data, common.calibBatches(),
-                    common.normalization(), o.booleanValue("uniform"));
+                    common.normalization(), o.booleanValue("uniform"), o.booleanValue("embed-dim"));
         }
     }
 
@@ -173,6 +182,8 @@ public final class ReallocatePass extends PruningPass {
         o.add(new PassOption("fraction", "the model keeps this fraction of its params (or MACs), in (0, 1]", "0.5"));
         o.add(new PassOption("min-width", "every group keeps at least this fraction of its width", "0.125"));
         o.add(new PassOption("round-to", "FFN and conv widths are multiples of this", "8"));
+        o.add(new PassOption("embed-dim", "true: the residual streams' widths are ranked too (they couple every "
+                + "block)", "false"));
         o.add(new PassOption("uniform", "true: every group loses the same fraction (no global ranking)", "false"));
         for (PassOption common : AttentionPruning.COMMON_OPTIONS) {
             o.add(!common.name().equals("normalization") ? common : new PassOption("normalization",
@@ -220,18 +231,68 @@ public final class ReallocatePass extends PruningPass {
 
 
 
+    /**
+     * A group's units in blocks of {@code size}, lowest scores first, so that a width rounded to a
+     * multiple is what the ranking removes: the first block holds the remainder
+     * ({@code width mod size}, or a whole block), the others {@code size} units each.
+     *
+     * @param width the group's units
+     * @param size units per block, at least 1
+     */
+    record Blocks(int width, int size) {
+        int count() {
+            return (width + size - 1) / size;
+        }
+
+        private int first() {
+            return width % size == 0 ? size : width % size;
+        }
+
+        /** @return per block, the sum of its units' scores, blocks in ascending order of score */
+        double[] scores(double[] unitScores) {
+            double[] sorted = unitScores.clone();
+            Arrays.sort(sorted);
+            double[] out = new double[count()];
+            for (int u = 0; u < sorted.length; u++) {
+                out[u < first() ? 0 : 1 + (u - first()) / size] += sorted[u];
+            }
+            return out;
+        }
+
+        /** @return the units kept when {@code kept} of the blocks stay (the highest-scoring ones) */
+        int width(int kept) {
+            int removed = count() - kept;
+            return removed == 0 ? width : width - first() - (removed - 1) * size;
+        }
+
+        /** @return how many blocks a width keeps */
+        int kept(int units) {
+            int k = count();
+            while (k > 0 && width(k) > units) {
+                k--;
+            }
+            return k;
+        }
+
+        /** @return the fewest blocks that keep at least {@code minUnits} units */
+        int minBlocks(int minUnits) {
+            int k = 1;
+            while (k < count() && width(k) < minUnits) {
+                k++;
+            }
+            return k;
+        }
+    }
+
     /** The scored sites of a model and how to prune them to a global cut. */
-    private record Ranking(Model trial, List<PruneSites.Site> sites, List<double[]> scores,
-                           List<GlobalAllocation.Candidate> candidates, int roundTo) {
-        /** @return per site, the width kept when the least important units worth {@code cost} go */
+    private record Ranking(Model trial, List<PruneSites.Site> sites, List<double[]> scores, List<Blocks> blocks,
+                           List<GlobalAllocation.Candidate> candidates) {
+        /** @return per site, the width kept when the least important blocks worth {@code cost} go */
         int[] widths(long cost) {
             List<int[]> kept = GlobalAllocation.plan(candidates, cost);
             int[] w = new int[sites.size()];
             for (int i = 0; i < w.length; i++) {
-                PruneSites.Site s = sites.get(i);
-                int n = kept.get(i).length;
-                int r = s.kind() == PruneSites.Kind.QK ? 1 : roundTo;
-                w[i] = (int) Math.min(s.width(), (long) Math.ceil(n / (double) r) * r);
+                w[i] = blocks.get(i).width(kept.get(i).length);
             }
             return w;
         }
@@ -284,12 +345,13 @@ public final class ReallocatePass extends PruningPass {
         long goal = (long) Math.floor(options.fraction() * options.target().of(before));
         Importance importance = options.asAttentionOptions().importance();
         if (options.target().of(before) <= goal) {
-            PruneReport report = new PruneReport(ID, importance.name(), List.of(), List.of(), List.of(),
+            return new PruneReport(ID, importance.name(), List.of(), List.of(), List.of(),
                     before.parameterCount(), before.parameterCount(), before.totalMacs(), before.totalMacs());
         }
         Model trial = model.copy();
         FusedProjections.split(trial);
-        PruneSites.Found found = PruneSites.find(trial, EnumSet.allOf(PruneSites.Kind.class));
+        PruneSites.Found found = PruneSites.find(trial, options.embedDim()
+                ? EnumSet.allOf(PruneSites.Kind.class) : EnumSet.complementOf(EnumSet.of(PruneSites.Kind.EMBED)));
         if (found.sites().isEmpty()) {
             throw new PassRefusedException(ID, "the model has no prunable FFN, Q/K or conv channel group"
                     + (found.refused().isEmpty() ? "" : " (" + found.refused().size() + " refused, first: "
@@ -319,7 +381,7 @@ public final class ReallocatePass extends PruningPass {
             long h = hi;
             LOG.log(System.Logger.Level.DEBUG, () -> ID + ": cost to remove in [" + l + ", " + h + "]");
         }
-        int[] widths = ranking.widths(hi);
+        int[] widths = refill(ranking, ranking.widths(hi), goal);
         List<ChannelPruner.Outcome> outcomes = new ArrayList<>();
         Model pruned = ranking.apply(widths, outcomes);
         model.setGraph(pruned.graph());
@@ -330,6 +392,43 @@ public final class ReallocatePass extends PruningPass {
                 importance.name(), options.target().label(), options.target().of(before), options.target().of(after),
                 goal));
         return report;
+    }
+
+    /**
+     * Gives back blocks the search removed while the model stays within the goal, most important
+     * per cost first, each group at most one block: the search stops at the first cut within the
+     * goal, which can fall short of it by up to a block of the coarsest group (an embedding
+     * channel block removes a row from every layer).
+     */
+    private int[] refill(Ranking ranking, int[] widths, long goal) {
+        long now = options.target().of(ModelStats.of(ranking.apply(widths, null)));
+        record Next(int site, double value, long cost) {
+        }
+        List<Next> next = new ArrayList<>();
+        for (int i = 0; i < widths.length; i++) {
+            Blocks b = ranking.blocks().get(i);
+            GlobalAllocation.Candidate c = ranking.candidates().get(i);
+            int removed = b.count() - b.kept(widths[i]);
+            if (removed > 0) {
+                next.add(new Next(i, c.scores()[removed - 1] / c.unitCost(), c.unitCost()));
+            }
+        }
+        next.sort(Comparator.comparingDouble(Next::value).reversed());
+        int[] out = widths.clone();
+        for (Next n : next) {
+            if (n.cost() > goal - now) {
+                continue;
+            }
+            Blocks b = ranking.blocks().get(n.site());
+            int[] trial = out.clone();
+            trial[n.site()] = b.width(b.kept(out[n.site()]) + 1);
+            long cost = options.target().of(ModelStats.of(ranking.apply(trial, null)));
+            if (cost <= goal) {
+                out = trial;
+                now = cost;
+            }
+        }
+        return out;
     }
 
     private Ranking rank(Model trial, PruneSites.Found found, Importance importance, PassContext context) {
@@ -343,6 +442,7 @@ public final class ReallocatePass extends PruningPass {
         List<PruneSites.Site> sites = found.sites();
         long whole = options.target().of(ModelStats.of(trial));
         List<double[]> normalised = new ArrayList<>();
+        List<Blocks> blocks = new ArrayList<>();
         List<GlobalAllocation.Candidate> candidates = new ArrayList<>();
         for (int i = 0; i < sites.size(); i++) {
             PruneSites.Site s = sites.get(i);
@@ -356,12 +456,16 @@ public final class ReallocatePass extends PruningPass {
             }
             long cost = s.width() < 2 ? 0
                     : whole - options.target().of(ModelStats.of(pruneCopy(trial, sites, raw, widths, null)));
-            int floor = s.kind() == PruneSites.Kind.QK ? 1 : options.roundTo();
-            int min = cost > 0 ? GlobalAllocation.minWidth(s.width(), options.minFraction(), floor) : s.width();
-            // NOTE: uniform pruning ranks by percentile alone, so every group loses the same fraction
-            candidates.add(new GlobalAllocation.Candidate(s.label(), n, options.uniform() ? 1 : Math.max(cost, 1), min));
+            // NOTE: Q/K dims are not rounded: a head dim is small, and its units cost several heads' worth
+            Blocks b = new Blocks(s.width(), s.kind() == PruneSites.Kind.QK ? 1 : Math.min(options.roundTo(), s.width()));
+            blocks.add(b);
+            int min = cost > 0 ? GlobalAllocation.minWidth(s.width(), options.minFraction(), b.size()) : s.width();
+            // NOTE: uniform pruning ranks by percentile alone (a block's cost is its units), so every
+            // group loses the same fraction
+            long blockCost = (long) b.size() * (options.uniform() ? 1 : Math.max(cost, 1));
+            candidates.add(new GlobalAllocation.Candidate(s.label(), b.scores(n), blockCost, b.minBlocks(min)));
         }
-        return new Ranking(trial, sites, normalised, candidates, options.roundTo());
+        return new Ranking(trial, sites, normalised, blocks, candidates);
     }
 
     /** @return each score's rank within its group over the group's width, in (0, 1]; ties by index */

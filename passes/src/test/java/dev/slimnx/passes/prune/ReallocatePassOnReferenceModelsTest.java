@@ -15,13 +15,14 @@ import java.util.ArrayList;
 import java.util.List;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.params.ParameterizedTest;
-import org.junit.jupiter.params.provider.ValueSource;
+import org.junit.jupiter.params.provider.CsvSource;
 
 /**
  * {@code prune-reallocate} with Taylor importance at half the params on the models the issue
  * names, after the lossless pipeline: the result passes the checker, runs at two batch sizes with
  * finite outputs, keeps at most half the params (and not a unit's worth less: the search stops at
- * the target), holds exactly the params the report claims, and every attention's V keeps its width.
+ * the target), holds exactly the params the report claims, and every attention's V keeps its width;
+ * with the embedding width ranked too, ViT's residual stream is one more candidate.
  */
 class ReallocatePassOnReferenceModelsTest {
     private static ReferenceModels registry;
@@ -33,14 +34,15 @@ class ReallocatePassOnReferenceModelsTest {
     }
 
     @ParameterizedTest
-    @ValueSource(strings = {"vit", "efficientvit"})
-    void halfTheParamsWithTaylor(String name) throws Exception {
+    @CsvSource({"vit, false", "efficientvit, false", "vit, true"})
+    void halfTheParamsWithTaylor(String name, boolean embedDim) throws Exception {
         ReferenceModel ref = registry.get(name);
         Model base = FfnRatioPassOnReferenceModelsTest.base(name);
         Model m = base.copy();
         long before = ModelStats.of(m).parameterCount();
         ReallocatePass pass = new ReallocatePass(ReallocatePass.Options.of(ReallocatePass.Target.PARAMS, 0.5,
-                FfnRatioPass.Criterion.TAYLOR).withData(ReferenceBatches.calibration(registry, ref, 32, 2), 0));
+                FfnRatioPass.Criterion.TAYLOR).withData(ReferenceBatches.calibration(registry, ref, 32, 2), 0)
+                .withEmbedDim(embedDim));
         PassTesting.run(pass, m);
         PruneReport r = pass.lastReport();
         long after = FfnRatioPassOnReferenceModelsTest.recount(m);
@@ -49,6 +51,9 @@ class ReallocatePassOnReferenceModelsTest {
         assertTrue(after <= before / 2, after + " > half of " + before);
         assertTrue(after > before / 2 - before / 50, "overshot the target: " + after + " of " + before);
         assertTrue(r.pruned().stream().anyMatch(g -> g.name().startsWith("ffn ")), r.summary());
+        // the embedding width is a candidate only when asked; ViT's stream is one group from the patch embedding
+        assertEquals(embedDim, r.pruned().stream().anyMatch(g -> g.name().equals("embed /patch_embed/Conv"))
+                || r.unchanged().contains("embed /patch_embed/Conv"), r.summary());
         for (PruneReport.Group g : r.pruned()) {
             assertTrue(g.widthAfter() >= Math.ceil(g.widthBefore() * 0.125), g.name());
             assertTrue(g.scores().lowestKept() >= g.scores().highestRemoved() || Double.isNaN(g.scores().highestRemoved()),

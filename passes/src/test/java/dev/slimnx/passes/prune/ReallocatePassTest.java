@@ -121,6 +121,24 @@ class ReallocatePassTest {
     }
 
     @Test
+    void blocksKeepWidthsOnTheMultiple() {
+        ReallocatePass.Blocks b = new ReallocatePass.Blocks(20, 8);
+        assertEquals(3, b.count());
+        // lowest scores first: the remainder block of 4, then blocks of 8
+        double[] scores = new double[20];
+        for (int i = 0; i < scores.length; i++) {
+            scores[i] = 20 - i;
+        }
+        assertArrayEquals(new double[] {1 + 2 + 3 + 4, 5 + 6 + 7 + 8 + 9 + 10 + 11 + 12,
+            13 + 14 + 15 + 16 + 17 + 18 + 19 + 20}, b.scores(scores), 1e-12);
+        assertEquals(20, b.width(3));
+        assertEquals(16, b.width(2));
+        assertEquals(8, b.width(1));
+        assertEquals(2, b.minBlocks(9));
+        assertEquals(1, b.minBlocks(8));
+    }
+
+    @Test
     void percentilesRankWithinTheGroup() {
         assertArrayEquals(new double[] {0.75, 0.25, 1.0, 0.5},
                 ReallocatePass.percentiles(new double[] {3, 1, 5, 2}), 1e-12);
