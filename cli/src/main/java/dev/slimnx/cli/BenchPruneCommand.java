@@ -115,7 +115,7 @@ final class BenchPruneCommand implements Callable<Integer> {
     private record Row(String model, double ratioBefore, double ratioAfter, long paramsBefore, long paramsAfter,
                        long macsBefore, long macsAfter, Map<String, Double> original, Map<String, Double> taylor,
                        Map<String, Double> magnitude, Map<String, Double> randomSeed0, Map<String, Double> randomMean,
-                       Map<String, Double> finetuned, String finetune) {
+                       Map<String, Double> finetuned, double epochs, String finetune) {
     }
 
     @Override
@@ -184,6 +184,7 @@ final class BenchPruneCommand implements Callable<Integer> {
         sum.forEach((k, v) -> mean.put(k, v / seeds));
         Map<String, Double> tuned = null;
         String how = "not run";
+        double epochs = 0;
         if (finetuneSteps == null || finetuneSteps > 0) {
             TrainingData data = training(ref, original, train);
             long steps = finetuneSteps != null ? finetuneSteps : data.batchesPerEpoch();
@@ -192,11 +193,12 @@ final class BenchPruneCommand implements Callable<Integer> {
             TrainingResult result = Recovery.train(ref.name(), taylor, data,
                     Distillation.of(original, Recovery.TEMPERATURE, Recovery.ALPHA), options, err);
             tuned = evaluate(ref, result.model());
+            epochs = (double) result.steps() / data.batchesPerEpoch();
             how = String.format(Locale.ROOT, "%d steps (%.2f epoch), %s, %.0f s", result.steps(),
-                    (double) result.steps() / data.batchesPerEpoch(), result.loss(), result.seconds());
+                    epochs, result.loss(), result.seconds());
         }
         return new Row(ref.name(), ratio, half, before.parameterCount(), after.parameterCount(), before.totalMacs(),
-                after.totalMacs(), base, t, m, r0, mean, tuned, how);
+                after.totalMacs(), base, t, m, r0, mean, tuned, epochs, how);
     }
 
     private static Model prune(Model original, FfnRatioPass.Criterion criterion, double ratio, long seed,
@@ -397,6 +399,10 @@ final class BenchPruneCommand implements Callable<Integer> {
         for (Row r : rows) {
             if (r.finetuned() == null) {
                 notRecovered.add(r.model() + " (not run)");
+                continue;
+            }
+            if (r.epochs() > 1 + 1e-9) {
+                notRecovered.add(r.model() + String.format(Locale.ROOT, " (%.2f epochs: over the limit)", r.epochs()));
                 continue;
             }
             for (String k : r.original().keySet()) {
