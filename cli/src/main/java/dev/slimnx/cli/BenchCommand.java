@@ -36,7 +36,7 @@ import picocli.CommandLine.Model.CommandSpec;
 @Command(name = "bench", hidden = true, mixinStandardHelpOptions = true,
         description = "Benchmarks that write their figures for docs/BENCHMARKS.md.",
         subcommands = {BenchCommand.ValidateOverhead.class, BenchOptimizeCommand.class, BenchQuantizeCommand.class,
-                BenchFinetuneCommand.class})
+                BenchFinetuneCommand.class, BenchPruneCommand.class})
 public final class BenchCommand implements Runnable {
     @Spec
     CommandSpec spec;

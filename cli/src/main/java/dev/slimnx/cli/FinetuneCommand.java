@@ -1,34 +1,21 @@
 package dev.slimnx.cli;
 
 import dev.slimnx.graph.Model;
-import dev.slimnx.graph.Value;
 import dev.slimnx.graph.io.ExternalDataPolicy;
 import dev.slimnx.graph.io.OnnxReader;
 import dev.slimnx.graph.io.OnnxWriter;
-import dev.slimnx.graph.tensor.Dim;
-import dev.slimnx.passes.autodiff.NotDifferentiableException;
 import dev.slimnx.passes.train.Distillation;
 import dev.slimnx.passes.train.Optimizer;
-import dev.slimnx.passes.train.Trainer;
 import dev.slimnx.passes.train.TrainerOptions;
 import dev.slimnx.passes.train.TrainingData;
-import dev.slimnx.passes.train.TrainingDivergedException;
-import dev.slimnx.passes.train.TrainingListener;
 import dev.slimnx.passes.train.TrainingResult;
 import dev.slimnx.reference.ReferenceModel;
 import dev.slimnx.reference.ReferenceModels;
 import dev.slimnx.runtime.RunOptions;
-import dev.slimnx.validate.data.Batch;
 import dev.slimnx.validate.data.DataSpec;
-import dev.slimnx.validate.data.Dataset;
-import dev.slimnx.validate.data.Datasets;
-import dev.slimnx.validate.data.ImagePreprocessing;
-import java.io.IOException;
 import java.io.PrintWriter;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.util.ArrayList;
-import java.util.List;
 import java.util.Locale;
 import java.util.Optional;
 import java.util.concurrent.Callable;
@@ -53,9 +40,6 @@ import picocli.CommandLine.Spec;
                 "A reference model (as MODEL or --teacher) brings its training subset and test set.",
                 "--seed also seeds the order of the data."})
 public final class FinetuneCommand implements Callable<Integer> {
-    /** Share of the heap the training data may take. */
-    private static final double DATA_HEAP_SHARE = 0.5;
-
     @Spec
     CommandSpec spec;
 
@@ -131,8 +115,6 @@ public final class FinetuneCommand implements Callable<Integer> {
     @Mixin
     DataOptions data;
 
-    private ReferenceModels registry;
-
     @Override
     public Integer call() throws Exception {
         TrainerOptions options = options();
@@ -142,54 +124,34 @@ public final class FinetuneCommand implements Callable<Integer> {
         }
         Model model = OnnxReader.read(input);
         Model teacher = teacherPath == null ? null : OnnxReader.read(teacherPath);
-        checkBatchDim(model);
-        Optional<ReferenceModel> reference = reference();
-        DataSpec dataSpec = trainingData(reference);
-        long maxBytes = (long) (Runtime.getRuntime().maxMemory() * DATA_HEAP_SHARE);
-        TrainingData training = DatasetTraining.load(dataSpec, model, batch, maxBytes);
+        Recovery.checkBatchDim(input, model, batch);
+        // NOTE: a compressed copy of a reference model, distilled from it, has that model's task and
+        // data, so the reference the teacher is serves it too
+        ReferenceModels registry = Recovery.registryOrNull();
+        Optional<ReferenceModel> reference = Recovery.identify(registry, input, teacherPath);
+        DataSpec dataSpec = Recovery.trainingData(dataPath, data, registry, reference, "give --data DATA (a reference"
+                + " model, as MODEL or --teacher, brings its own training subset; " + input + " is not one)");
+        TrainingData training = Recovery.load(dataSpec, model, batch);
         if (!training.labelled() && teacher == null) {
             throw new UserError((dataSpec.source() == null ? "synthetic data" : dataSpec.source())
                     + ": has no labels; give labelled data, or --teacher MODEL to distil from");
         }
-        long total = options.steps() > 0 ? options.steps() : training.batchesPerEpoch() * options.epochs();
+        long total = Recovery.totalSteps(options, training.batchesPerEpoch());
         if (warmupSteps == null) {
-            options = options.withLearningRate(options.learningRate(), total / 10);
+            options = Recovery.withDefaultWarmup(options, training.batchesPerEpoch());
         } else if (warmupSteps >= total && warmupSteps > 0) {
             throw new UserError("--warmup-steps " + warmupSteps + " must be fewer than the run's " + total + " steps");
         }
         PrintWriter out = spec.commandLine().getOut();
-        PrintWriter err = spec.commandLine().getErr();
         String logits = lossOutput != null ? lossOutput : model.graph().outputs().getFirst().name();
-        QuantEvaluation evaluation = training.labelled() ? evaluation(reference, model, logits) : null;
+        QuantEvaluation evaluation = training.labelled()
+                ? Recovery.referenceTestSet(registry, reference, model, logits, threads) : null;
         double before = evaluation == null ? Double.NaN : evaluation.top1(model);
 
-        ProgressBar bar = ProgressBar.forTerminal(err);
         Distillation distillation = teacher == null ? null : Distillation.of(teacher, temperature, alpha);
-        TrainingResult result;
-        try {
-            result = new Trainer(options).train(model, training, distillation, new TrainingListener() {
-                @Override
-                public void onStep(StepReport r) {
-                    bar.update(r.step(), r.totalSteps(), String.format(Locale.ROOT, "loss %.4f", r.loss()));
-                }
-
-                @Override
-                public void onCheckpoint(Path file, long step) {
-                    bar.done();
-                    err.println("checkpoint " + file);
-                    err.flush();
-                }
-            });
-        } catch (NotDifferentiableException e) {
-            throw new UserError(input + ": cannot be fine-tuned: " + e.getMessage());
-        } catch (TrainingDivergedException e) {
-            throw new UserError(input + ": " + e.getMessage());
-        } catch (IllegalArgumentException e) {
-            throw new UserError(e.getMessage());
-        } finally {
-            bar.done();
-        }
-        summary(out, result, training.batchesPerEpoch());
+        TrainingResult result = Recovery.train(input, model, training, distillation, options,
+                spec.commandLine().getErr());
+        Recovery.summary(out, input.getFileName(), result, batch, training.batchesPerEpoch());
         if (evaluation != null) {
             double after = evaluation.top1(result.model());
             out.printf(Locale.ROOT, "top-1 on the reference test set (%d items): %.4f -> %.4f (%+.2f points)%n",
@@ -235,8 +197,8 @@ public final class FinetuneCommand implements Callable<Integer> {
         try {
             switch (opt) {
                 case "sgd" -> {
-                    o = new Optimizer.Sgd(0.9, true, weightDecay == null ? 0 : weightDecay);
-                    rate = lr == null ? 0.02 : lr;
+                    o = new Optimizer.Sgd(Recovery.SGD_MOMENTUM, true, weightDecay == null ? 0 : weightDecay);
+                    rate = lr == null ? Recovery.SGD_LEARNING_RATE : lr;
                 }
                 case "adamw" -> {
                     o = Optimizer.adamW().withWeightDecay(weightDecay == null ? 0.05 : weightDecay);
@@ -255,83 +217,6 @@ public final class FinetuneCommand implements Callable<Integer> {
         } catch (IllegalArgumentException e) {
             throw new UserError(e.getMessage().replace("learning rate", "learning rate (--lr)")
                     .replace("weight decay", "--weight-decay").replace("clipping norm", "--clip-norm"));
-        }
-    }
-
-    /** A model whose batch dim is fixed takes batches of exactly that size. */
-    private void checkBatchDim(Model model) {
-        for (Value in : model.graph().inputs()) {
-            if (in.isInitializer() || in.shape() == null || in.shape().rank() == 0) {
-                continue;
-            }
-            Dim d = in.shape().dim(0);
-            if (d.isKnown() && d.value() > 0 && d.value() != batch) {
-                throw new UserError(input + ": input '" + in.name() + "' has a fixed batch size of " + d.value()
-                        + "; use --batch " + d.value());
-            }
-        }
-    }
-
-    /**
-     * The reference model the input is, or else the one the teacher is: NOTE: a compressed copy of
-     * a reference model, distilled from it, has that model's task and data, so its training subset
-     * and test set serve it too.
-     */
-    private Optional<ReferenceModel> reference() throws IOException {
-        try {
-            registry = ReferenceModels.locate();
-        } catch (IOException e) {
-            return Optional.empty();
-        }
-        Optional<ReferenceModel> self = registry.identify(input);
-        return self.isPresent() || teacherPath == null ? self : registry.identify(teacherPath);
-    }
-
-    private static boolean isClassifier(ReferenceModel m) {
-        return m.task() == ReferenceModel.Task.CLASSIFICATION || m.task() == ReferenceModel.Task.MULTITASK;
-    }
-
-    private DataSpec referenceImages(ReferenceModel m, String key, String split) {
-        ReferenceModel.Preprocessing p = m.inputs().get(0).preprocessing();
-        return DataSpec.images(registry.dataFile(key), split, new ImagePreprocessing(p.scale(), p.mean(), p.std()));
-    }
-
-    private DataSpec trainingData(Optional<ReferenceModel> reference) {
-        if (dataPath != null) {
-            return data.toSpec(dataPath);
-        }
-        if (reference.isPresent() && isClassifier(reference.get())) {
-            DataSpec d = referenceImages(reference.get(), "calib_images", "train");
-            return data.toSpec(d.source(), d);
-        }
-        throw new UserError("give --data DATA (a reference model, as MODEL or --teacher, brings its own training"
-                + " subset; " + input + " is not one)");
-    }
-
-    /** Top-1 on the reference test set, for a reference classifier; null otherwise. */
-    private QuantEvaluation evaluation(Optional<ReferenceModel> reference, Model model, String logits) throws IOException {
-        if (reference.isEmpty() || !isClassifier(reference.get())) {
-            return null;
-        }
-        DataSpec test = referenceImages(reference.get(), "test_images", "test");
-        List<Batch> batches = new ArrayList<>();
-        try (Dataset d = Datasets.open(test, model, "test")) {
-            for (Batch b; (b = d.next(250)) != null; ) {
-                batches.add(b);
-            }
-        }
-        return new QuantEvaluation(batches, logits, RunOptions.defaults().withIntraOpThreads(threads));
-    }
-
-    private void summary(PrintWriter out, TrainingResult r, long batchesPerEpoch) {
-        out.printf(Locale.ROOT, "fine-tuned %s: %d steps of %d (%.2f epochs) in %.1f s, minimizing %s%n",
-                input.getFileName(), r.steps(), batch, (double) r.steps() / batchesPerEpoch, r.seconds(), r.loss());
-        out.printf(Locale.ROOT, "loss %.4f (first 10%% of steps) -> %.4f (last 10%%), final step %.4f%n",
-                r.meanLoss(0.1, false), r.meanLoss(0.1, true), r.losses()[r.losses().length - 1]);
-        out.printf(Locale.ROOT, "trained %d weight tensor%s, %d frozen%n", r.trained().size(),
-                r.trained().size() == 1 ? "" : "s", r.frozen().size());
-        if (!r.checkpoints().isEmpty()) {
-            out.printf("%d checkpoint(s) in %s%n", r.checkpoints().size(), r.checkpoints().getFirst().getParent());
         }
     }
 }

@@ -16,6 +16,10 @@ import dev.slimnx.passes.prune.PruneReport;
 import dev.slimnx.passes.prune.QkDimPass;
 import dev.slimnx.passes.prune.ReallocatePass;
 import dev.slimnx.passes.prune.ScoreNormalization;
+import dev.slimnx.passes.train.Distillation;
+import dev.slimnx.passes.train.TrainerOptions;
+import dev.slimnx.passes.train.TrainingData;
+import dev.slimnx.passes.train.TrainingResult;
 import dev.slimnx.reference.ReferenceModel;
 import dev.slimnx.reference.ReferenceModels;
 import dev.slimnx.validate.data.Batch;
@@ -49,11 +53,15 @@ import picocli.CommandLine.Spec;
  * ({@code prune-heads}) and conv channels ({@code prune-channels}), in that order, each ranked by
  * one importance criterion. Prints every group's width before → after and the model's params and
  * MACs before → after; {@code --report FILE} writes the same as JSON (schema
- * {@code slimnx.prune/1}). Nothing is written unless every pass ran.
+ * {@code slimnx.prune/1}). With {@code --finetune-steps N}, a recovery fine-tune follows
+ * ({@link Recovery}: distillation from the model before pruning). Nothing is written unless every
+ * pass, and the fine-tune, ran.
  */
 @Command(name = "prune", mixinStandardHelpOptions = true,
         description = {"Prune a model structurally: FFN ratio, per-head Q/K dimension, heads, conv channels.",
-                "For a reference model, --calib defaults to its calibration subset (Taylor importance)."})
+                "For a reference model, --calib defaults to its calibration subset (Taylor importance).",
+                "--finetune-steps N: then a recovery fine-tune, distilling from the model before pruning;",
+                "--data defaults to a reference classifier's training subset; the data options apply to --calib and --data."})
 public final class PruneCommand implements Callable<Integer> {
     /** The JSON report's schema name. */
     static final String SCHEMA = "slimnx.prune/1";
@@ -120,6 +128,21 @@ public final class PruneCommand implements Callable<Integer> {
             description = "FFN widths and conv channel counts are multiples of N (default: ${DEFAULT-VALUE})")
     int roundTo;
 
+    @Option(names = "--finetune-steps", paramLabel = "N",
+            description = "then fine-tune N steps, distilling from the model before pruning (SGD Nesterov, clip 1,"
+                    + " T=2, alpha=0.5)")
+    Long finetuneSteps;
+
+    @Option(names = "--data", paramLabel = "DATA",
+            description = "fine-tuning data (default: a reference classifier's training subset)")
+    Path dataPath;
+
+    @Option(names = "--lr", paramLabel = "X", description = "fine-tuning peak learning rate (default: 0.02)")
+    Double lr;
+
+    @Option(names = "--batch", paramLabel = "N", description = "fine-tuning items per step (default: 64)")
+    Integer batch;
+
     @Option(names = "--report", paramLabel = "FILE", description = "write what was pruned as JSON")
     Path reportPath;
 
@@ -145,6 +168,10 @@ public final class PruneCommand implements Callable<Integer> {
         }
         Model original = OnnxReader.read(input);
         Model model = noOptimize ? original.copy() : OptimizeCommand.losslessCopy(original);
+        // NOTE: the teacher is the model before pruning but after the lossless passes: the same
+        // function as the input, and its graph is the one the student was cut from
+        Model teacher = finetuneSteps == null ? null : model.copy();
+        TrainingData training = teacher == null ? null : trainingData(teacher);
         ImportanceData calib = criterion == FfnRatioPass.Criterion.TAYLOR ? calibration(model) : null;
         PrintWriter out = spec.commandLine().getOut();
         ModelStats before = ModelStats.of(model);
@@ -182,6 +209,9 @@ public final class PruneCommand implements Callable<Integer> {
         out.printf(Locale.ROOT, "params %,d -> %,d (%.2fx), MACs %,d -> %,d (%.2fx), pruned in %.1f s%n",
                 before.parameterCount(), after.parameterCount(), ratio(after.parameterCount(), before.parameterCount()),
                 before.totalMacs(), after.totalMacs(), ratio(after.totalMacs(), before.totalMacs()), seconds);
+        if (teacher != null) {
+            model = finetune(model, teacher, training, out);
+        }
         // NOTE: the report goes to a temporary file first and moves after the model, so a failure
         // leaves neither half-written
         Path reportTemp = reportPath == null ? null : writeReportTemp(reports, before, after, criterion);
@@ -259,6 +289,18 @@ public final class PruneCommand implements Callable<Integer> {
         if (calibSize < 1) {
             throw new UserError("--calib-size must be at least 1, got " + calibSize);
         }
+        if (finetuneSteps == null && (dataPath != null || lr != null || batch != null)) {
+            throw new UserError("--data, --lr and --batch apply to the fine-tune; give --finetune-steps N");
+        }
+        if (finetuneSteps != null && finetuneSteps < 1) {
+            throw new UserError("--finetune-steps must be at least 1, got " + finetuneSteps);
+        }
+        if (lr != null && !(lr > 0 && Double.isFinite(lr))) {
+            throw new UserError("--lr must be a positive number, got " + lr);
+        }
+        if (batch != null && batch < 1) {
+            throw new UserError("--batch must be at least 1, got " + batch);
+        }
         if (reportPath != null && !reportPath.getFileName().toString().toLowerCase(Locale.ROOT).endsWith(".json")) {
             throw new UserError(reportPath + ": the prune report is JSON; give a file name ending in .json");
         }
@@ -275,12 +317,49 @@ public final class PruneCommand implements Callable<Integer> {
     }
 
     private Optional<ReferenceModel> reference() throws IOException {
+        registry = Recovery.registryOrNull();
+        return Recovery.identify(registry, input);
+    }
+
+    /** The fine-tune's data: --data, or a reference classifier's training subset; checked before pruning. */
+    private TrainingData trainingData(Model teacher) throws IOException {
+        int b = batch == null ? 64 : batch;
+        Recovery.checkBatchDim(input, teacher, b);
+        Optional<ReferenceModel> ref = reference();
+        DataSpec spec = Recovery.trainingData(dataPath, data, registry, ref, "--finetune-steps needs --data"
+                + " DATA (a reference classifier brings its own training subset; " + input + " is not one)");
+        return Recovery.load(spec, teacher, b);
+    }
+
+    /**
+     * The recovery fine-tune: distillation from the teacher at the recovery defaults; prints the
+     * run's summary and, for a reference classifier, top-1 on its test set of the model before
+     * pruning, after pruning and after the fine-tune.
+     */
+    private Model finetune(Model pruned, Model teacher, TrainingData training, PrintWriter out) throws IOException {
+        long seed = data.seed == null ? 0 : data.seed;
+        TrainerOptions options;
         try {
-            registry = ReferenceModels.locate();
-        } catch (IOException e) {
-            return Optional.empty();
+            options = Recovery.sgd(lr == null ? Recovery.SGD_LEARNING_RATE : lr, seed, 0).withSteps(finetuneSteps);
+        } catch (IllegalArgumentException e) {
+            throw new UserError(e.getMessage());
         }
-        return registry.identify(input);
+        options = Recovery.withDefaultWarmup(options, training.batchesPerEpoch());
+        String logits = teacher.graph().outputs().getFirst().name();
+        Optional<ReferenceModel> ref = reference();
+        QuantEvaluation eval = Recovery.referenceTestSet(registry, ref, teacher, logits, 0);
+        double original = eval == null ? Double.NaN : eval.top1(teacher);
+        double before = eval == null ? Double.NaN : eval.top1(pruned);
+        TrainingResult result = Recovery.train(input, pruned, training,
+                Distillation.of(teacher, Recovery.TEMPERATURE, Recovery.ALPHA), options, spec.commandLine().getErr());
+        Recovery.summary(out, output.getFileName(), result, batch == null ? 64 : batch, training.batchesPerEpoch());
+        if (eval != null) {
+            double after = eval.top1(result.model());
+            out.printf(Locale.ROOT, "top-1 on the reference test set (%d items): original %.4f, pruned %.4f, fine-tuned"
+                    + " %.4f (%+.2f points vs the original)%n", eval.items(), original, before, after,
+                    100 * (after - original));
+        }
+        return result.model();
     }
 
     /** Calibration batches for Taylor importance: --calib, or a reference classifier's calibration subset. */

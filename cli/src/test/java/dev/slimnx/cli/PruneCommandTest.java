@@ -11,6 +11,8 @@ import dev.slimnx.reference.ReferenceModels;
 import dev.slimnx.validate.report.Reports;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -87,6 +89,38 @@ class PruneCommandTest {
     }
 
     @Test
+    void aRecoveryFineTuneDistilsFromTheModelBeforePruning() throws Exception {
+        Path out = dir.resolve("vit-recovered.onnx");
+        CliRun r = CliRun.of("prune", reference("vit").toString(), "-o", out.toString(), "--ffn-ratio", "1",
+                "--importance", "random", "--finetune-steps", "12", "--batch", "32", "--limit", "384");
+        assertEquals(0, r.exitCode(), r.err() + r.out());
+        assertTrue(r.out().contains("fine-tuned vit-recovered.onnx: 12 steps of 32 (1.00 epochs)"), r.out());
+        assertTrue(r.out().contains("0.5·cross-entropy + 0.5·KL(T=2)"), r.out());
+        Matcher m = Pattern.compile("loss ([0-9.]+) \\(first 10% of steps\\) -> ([0-9.]+) \\(last 10%\\)").matcher(r.out());
+        assertTrue(m.find(), r.out());
+        assertTrue(Double.parseDouble(m.group(2)) < Double.parseDouble(m.group(1)), r.out());
+        Matcher top1 = Pattern.compile("top-1 on the reference test set \\(10000 items\\): original ([0-9.]+), pruned"
+                + " ([0-9.]+), fine-tuned ([0-9.]+)").matcher(r.out());
+        assertTrue(top1.find(), r.out());
+        assertEquals(0.8721, Double.parseDouble(top1.group(1)), 1e-4, "the teacher is the original's function");
+        assertTrue(Double.parseDouble(top1.group(3)) > Double.parseDouble(top1.group(2)) + 0.02,
+                "the fine-tune recovers part of what random pruning lost: " + r.out());
+        // the written model is the fine-tuned one, at the pruned size, and it runs
+        long params = ModelStats.of(OnnxReader.read(out)).parameterCount();
+        assertTrue(r.out().contains(String.format(java.util.Locale.ROOT, "-> %,d (", params)), r.out());
+        assertEquals(Double.parseDouble(top1.group(3)), top1(out), 1e-9);
+    }
+
+    /** Top-1 of a ViT-shaped model file on the reference test set. */
+    private static double top1(Path file) throws Exception {
+        ReferenceModels registry = ReferenceModels.locate();
+        var model = OnnxReader.read(file);
+        QuantEvaluation eval = Recovery.referenceTestSet(registry, java.util.Optional.of(registry.get("vit")), model,
+                model.graph().outputs().getFirst().name(), 0);
+        return eval.top1(model);
+    }
+
+    @Test
     void badUsageIsAOneLineErrorWithExitTwo() throws Exception {
         String vit = reference("vit").toString();
         String out = dir.resolve("x.onnx").toString();
@@ -97,6 +131,15 @@ class PruneCommandTest {
             {"prune", vit, "-o", out, "--ffn-ratio", "2", "--importance", "fisher"},
             {"prune", vit, "-o", out, "--ffn-ratio", "2", "--report", dir.resolve("r.txt").toString()},
             {"prune", reference("detr").toString(), "-o", out, "--ffn-ratio", "1"},
+            {"prune", vit, "-o", out, "--ffn-ratio", "2", "--finetune-steps", "0"},
+            {"prune", vit, "-o", out, "--ffn-ratio", "2", "--data", vit},
+            {"prune", vit, "-o", out, "--ffn-ratio", "2", "--lr", "0.1"},
+            {"prune", vit, "-o", out, "--ffn-ratio", "2", "--finetune-steps", "2", "--lr", "-1"},
+            {"prune", vit, "-o", out, "--ffn-ratio", "2", "--finetune-steps", "2", "--batch", "0"},
+            {"prune", vit, "-o", out, "--ffn-ratio", "2", "--finetune-steps", "2",
+                "--data", dir.resolve("absent.npz").toString()},
+            {"prune", reference("detr").toString(), "-o", out, "--ffn-ratio", "1", "--importance", "magnitude",
+                "--finetune-steps", "2"},
         }) {
             CliRun r = CliRun.of(args);
             assertEquals(2, r.exitCode(), String.join(" ", args) + "\n" + r.out() + r.err());
