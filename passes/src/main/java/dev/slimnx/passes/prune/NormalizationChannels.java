@@ -107,7 +107,7 @@ final class NormalizationChannels {
         }
         if (!ctx.embedDim()) {
             ctx.refuse("it normalizes over the channel axis: the embedding width couples every block "
-                    + "(not pruned unless embed-dim pruning is asked for)");
+                    + "(pruned only when embed-dim pruning is asked for: slimnx prune --embed-dim with a target)");
             return;
         }
         ctx.input(0, axis, ctx.map());
