@@ -85,7 +85,9 @@ final class BenchPruneCommand implements Callable<Integer> {
             description = "classifiers: test images evaluated, 0 for all (NaViT and DETR: always their full sets)")
     int limit;
 
-    @Option(names = "--calib-size", defaultValue = "256", description = "Taylor calibration items (default: ${DEFAULT-VALUE})")
+    @Option(names = "--calib-size", defaultValue = "5000",
+            description = "Taylor calibration items (default: ${DEFAULT-VALUE}, the whole subset, as slimnx prune reads "
+                    + "a reference model's)")
     int calibSize;
 
     @Option(names = "--seeds", defaultValue = "3", description = "random importance: seeds 0..N-1, mean reported")

@@ -66,6 +66,9 @@ public final class PruneCommand implements Callable<Integer> {
     /** The JSON report's schema name. */
     static final String SCHEMA = "slimnx.prune/1";
 
+    /** Taylor calibration items read from --calib DATA unless --calib-size says. */
+    static final int DEFAULT_CALIB_SIZE = 256;
+
     @Spec
     CommandSpec spec;
 
@@ -120,9 +123,10 @@ public final class PruneCommand implements Callable<Integer> {
     @Option(names = "--calib", paramLabel = "DATA", description = "Taylor: labelled (or unlabelled) data to score on")
     Path calibPath;
 
-    @Option(names = "--calib-size", paramLabel = "N", defaultValue = "256",
-            description = "Taylor: calibration items (default: ${DEFAULT-VALUE})")
-    int calibSize;
+    @Option(names = "--calib-size", paramLabel = "N",
+            description = "Taylor: calibration items (default: 256 of --calib DATA; all 5,000 of a reference "
+                    + "model's calibration subset, a few seconds on those models)")
+    Integer calibSize;
 
     @Option(names = "--round-to", paramLabel = "N", defaultValue = "8",
             description = "FFN widths and conv channel counts are multiples of N (default: ${DEFAULT-VALUE})")
@@ -286,7 +290,7 @@ public final class PruneCommand implements Callable<Integer> {
         if (roundTo < 1) {
             throw new UserError("--round-to must be at least 1, got " + roundTo);
         }
-        if (calibSize < 1) {
+        if (calibSize != null && calibSize < 1) {
             throw new UserError("--calib-size must be at least 1, got " + calibSize);
         }
         if (finetuneSteps == null && (dataPath != null || lr != null || batch != null)) {
@@ -380,10 +384,13 @@ public final class PruneCommand implements Callable<Integer> {
                         + "calibration set; this model is not one), or choose --importance magnitude or random");
             }
         }
+        // NOTE: Taylor scores are sums over data and noisy on few items: on the reference models the
+        // whole subset costs seconds and ranks better (docs/BENCHMARKS.md); user data may be large
+        int wanted = calibSize != null ? calibSize : calibPath == null ? Integer.MAX_VALUE : DEFAULT_CALIB_SIZE;
         List<ImportanceData.Batch> batches = new ArrayList<>();
         int items = 0;
         try (Dataset d = Datasets.open(ds, model, "train")) {
-            for (Batch b; items < calibSize && (b = d.next(Math.min(32, calibSize - items))) != null; ) {
+            for (Batch b; items < wanted && (b = d.next(Math.min(32, wanted - items))) != null; ) {
                 Tensor labels = null;
                 if (b.labels() != null) {
                     long[] l = new long[b.size()];
