@@ -32,7 +32,7 @@ class RunCommandTest {
                 seed: 3
                 steps:
                   - optimize
-                  - prune: {ffn-ratio: 2, importance: magnitude}
+                  - prune: {ffn-ratio: 2, importance: taylor, calib-size: 64}
                   - validate: {limit: 128, no-latency: true, gates: ["top1_drop <= 100", "params_ratio <= 0.9"]}
                   - validate: {limit: 128, no-latency: true, gates: ["params_ratio <= 0.1"]}
                 """);
@@ -61,7 +61,8 @@ class RunCommandTest {
         assertEquals(0, steps.get(3).get("gates_failed").size());
         assertEquals("params_ratio <= 0.1", steps.get(4).get("gates_failed").get(0).asText());
         JsonNode prune = Reports.json().readTree(out.resolve("02-prune.json").toFile());
-        assertEquals("magnitude", prune.get("importance").asText());
+        // Taylor on 01-optimize.onnx, not a reference model: the recipe's model brought the calibration data
+        assertEquals("taylor", prune.get("importance").asText());
         assertTrue(Files.readString(out.resolve("summary.md")).contains("| 04-validate | 02-prune.onnx |"));
     }
 
@@ -101,6 +102,7 @@ class RunCommandTest {
                 {"steps:\n  - optimize\n  - validate: {gates: [\"top1_drop <== 1\"]}\n", "steps[1].validate"},
                 {"steps:\n  - quantize: {calib-size: 10}\n", "steps[0].quantize: "},
                 {"steps:\n  - optimize\n  - prune: {reallocate: yes please}\n", "steps[1].prune.reallocate: must be true or false"},
+                {"steps:\n  - validate: {layout: abc}\n", "steps[0].validate.layout: must be nchw or nhwc"},
                 {"flavour: mild\nsteps:\n  - optimize\n", "flavour: unknown key"},
         };
         for (int i = 0; i < cases.length; i++) {
@@ -110,6 +112,12 @@ class RunCommandTest {
             assertEquals(1, r.err().strip().lines().count(), r.err());
             assertTrue(r.err().contains(file + ": " + cases[i][1]), cases[i][0] + " -> " + r.err());
             assertFalse(Files.exists(dir.resolve("bad" + i + ".out")), "an output folder was created for " + cases[i][0]);
+        }
+        if (!SlimnxCommand.commandLine().getSubcommands().containsKey("export")) {
+            CliRun r = CliRun.of("run", recipe("export", "model: {reference: vit}\nsteps:\n  - export: {format: ort}\n")
+                    .toString());
+            assertEquals(ExitCode.BAD_INPUT, r.exitCode());
+            assertTrue(r.err().contains("export.yaml: steps[0].export: slimnx export is not available yet"), r.err());
         }
         CliRun r = CliRun.of("run", recipe("nomodel", "model: missing.onnx\nsteps: [optimize]\n").toString());
         assertEquals(ExitCode.BAD_INPUT, r.exitCode());
