@@ -351,11 +351,8 @@ public final class RunCommand implements Callable<Integer> {
         }
         row.put("bytes", Files.size(model));
         if (p != null) {
-            for (Path r : p.reports()) {
-                row.computeIfAbsent("reports", k -> new ArrayList<String>());
-                @SuppressWarnings("unchecked")
-                List<String> list = (List<String>) row.get("reports");
-                list.add(r.getFileName().toString());
+            if (!p.reports().isEmpty()) {
+                row.put("reports", p.reports().stream().map(r -> r.getFileName().toString()).toList());
             }
             if (p.step().kind().equals("validate")) {
                 JsonNode report = Reports.json().readTree(p.reports().getFirst().toFile());
