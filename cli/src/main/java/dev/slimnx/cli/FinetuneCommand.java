@@ -39,7 +39,7 @@ import picocli.CommandLine.Spec;
                 "KL alone when the data has no labels.",
                 "A reference model (as MODEL or --teacher) brings its training subset and test set.",
                 "--seed also seeds the order of the data."})
-public final class FinetuneCommand implements Callable<Integer> {
+public final class FinetuneCommand implements Callable<Integer>, CheckedOptions {
     @Spec
     CommandSpec spec;
 
@@ -160,6 +160,11 @@ public final class FinetuneCommand implements Callable<Integer> {
         OnnxWriter.Result written = OnnxWriter.write(result.model(), output, ExternalDataPolicy.keep());
         out.printf("wrote %s (%s)%n", written.model(), Format.bytes(written.modelBytes()));
         return ExitCode.OK;
+    }
+
+    @Override
+    public void checkOptions() {
+        options();
     }
 
     /** The trainer's options from the command line, every value checked. */

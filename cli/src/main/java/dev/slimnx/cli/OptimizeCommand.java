@@ -42,7 +42,7 @@ import picocli.CommandLine.Spec;
         description = {"Rewrite a model with optimization passes (default: every lossless pass) and write it.",
                 "--verify runs original and result on the same inputs and refuses to write a result whose"
                         + " outputs differ beyond rtol 1e-4 / atol 1e-5. --list shows the passes and their options."})
-public final class OptimizeCommand implements Callable<Integer> {
+public final class OptimizeCommand implements Callable<Integer>, CheckedOptions {
     /** The tolerance of {@code --verify}: looser than the passes' own 1e-5, for float reassociation. */
     static final double VERIFY_RTOL = 1e-4;
     static final double VERIFY_ATOL = 1e-5;
@@ -98,18 +98,7 @@ public final class OptimizeCommand implements Callable<Integer> {
         if (input == null || output == null) {
             throw new UserError("give MODEL and -o OUT (or --list)");
         }
-        if (rounds < 1) {
-            throw new UserError("--rounds must be at least 1, got " + rounds);
-        }
-        if (dataPath != null && !verify) {
-            throw new UserError("--data only applies with --verify");
-        }
-        List<Pass> passes;
-        try {
-            passes = registry.pipeline(passIds == null ? registry.losslessIds() : passIds, parseOptions(passOptions));
-        } catch (IllegalArgumentException e) {
-            throw new UserError(e.getMessage());
-        }
+        List<Pass> passes = checkedPipeline();
         OutputFiles.check(input, output, force);
         Model model = OnnxReader.read(input);
         Model original = model.copy();
@@ -138,6 +127,26 @@ public final class OptimizeCommand implements Callable<Integer> {
         OnnxWriter.Result written = OnnxWriter.write(model, output, ExternalDataPolicy.keep());
         out.printf("wrote %s (%s)%n", written.model(), Format.bytes(written.modelBytes()));
         return ExitCode.OK;
+    }
+
+    @Override
+    public void checkOptions() {
+        checkedPipeline();
+    }
+
+    /** The pipeline the options name, every value checked (pass ids and options by the registry). */
+    private List<Pass> checkedPipeline() {
+        if (rounds < 1) {
+            throw new UserError("--rounds must be at least 1, got " + rounds);
+        }
+        if (dataPath != null && !verify) {
+            throw new UserError("--data only applies with --verify");
+        }
+        try {
+            return registry.pipeline(passIds == null ? registry.losslessIds() : passIds, parseOptions(passOptions));
+        } catch (IllegalArgumentException e) {
+            throw new UserError(e.getMessage());
+        }
     }
 
     private EquivalenceCheck.Result verify(Model original, Model optimized) throws Exception {

@@ -62,7 +62,7 @@ import picocli.CommandLine.Spec;
                 "For a reference model, --calib defaults to its calibration subset (Taylor importance).",
                 "--finetune-steps N: then a recovery fine-tune, distilling from the model before pruning;",
                 "--data defaults to a reference classifier's training subset; the data options apply to --calib and --data."})
-public final class PruneCommand implements Callable<Integer> {
+public final class PruneCommand implements Callable<Integer>, CheckedOptions {
     /** The JSON report's schema name. */
     static final String SCHEMA = "slimnx.prune/1";
 
@@ -147,6 +147,11 @@ public final class PruneCommand implements Callable<Integer> {
     @Option(names = "--batch", paramLabel = "N", description = "fine-tuning items per step (default: 64)")
     Integer batch;
 
+    @Option(names = "--derived-from", paramLabel = "MODEL",
+            description = "the model MODEL was made from: when that is a reference model, its data defaults apply"
+                    + " (a recipe passes its input model)")
+    Path derivedFrom;
+
     @Option(names = "--report", paramLabel = "FILE", description = "write what was pruned as JSON")
     Path reportPath;
 
@@ -163,7 +168,7 @@ public final class PruneCommand implements Callable<Integer> {
 
     @Override
     public Integer call() throws Exception {
-        FfnRatioPass.Criterion criterion = checkOptions();
+        FfnRatioPass.Criterion criterion = checkedCriterion();
         // NOTE: --seed is the data options' (the seed of synthetic data); it also seeds random importance
         long seed = data.seed == null ? 0 : data.seed;
         OutputFiles.check(input, output, force);
@@ -245,7 +250,12 @@ public final class PruneCommand implements Callable<Integer> {
                 .withNormalization(ScoreNormalization.parse(scoreNormalization)).withUniform(!reallocate).withEmbedDim(embedDim);
     }
 
-    private FfnRatioPass.Criterion checkOptions() {
+    @Override
+    public void checkOptions() {
+        checkedCriterion();
+    }
+
+    private FfnRatioPass.Criterion checkedCriterion() {
         boolean target = targetParams != null || targetMacs != null;
         if (ffnRatio == null && qkDim == null && heads == null && channels == null && !target) {
             throw new UserError("give at least one of --ffn-ratio R, --qk-dim D, --heads H, --channels F, "
@@ -322,7 +332,7 @@ public final class PruneCommand implements Callable<Integer> {
 
     private Optional<ReferenceModel> reference() throws IOException {
         registry = Recovery.registryOrNull();
-        return Recovery.identify(registry, input);
+        return Recovery.identify(registry, input, derivedFrom);
     }
 
     /** The fine-tune's data: --data, or a reference classifier's training subset; checked before pruning. */

@@ -55,7 +55,7 @@ import picocli.CommandLine.Spec;
 @Command(name = "quantize", mixinStandardHelpOptions = true,
         description = {"Quantize a model: static or dynamic INT8, FP16, or INT4 weight-only.",
                 "For a reference model, --calib defaults to its calibration subset and --data to its test set."})
-public final class QuantizeCommand implements Callable<Integer> {
+public final class QuantizeCommand implements Callable<Integer>, CheckedOptions {
     @Spec
     CommandSpec spec;
 
@@ -128,6 +128,11 @@ public final class QuantizeCommand implements Callable<Integer> {
     @Option(names = "--no-optimize", negatable = false,
             description = "skip the lossless passes (slimnx optimize's default pipeline) run before quantizing")
     boolean noOptimize;
+
+    @Option(names = "--derived-from", paramLabel = "MODEL",
+            description = "the model MODEL was made from: when that is a reference model, its data defaults apply"
+                    + " (a recipe passes its input model)")
+    Path derivedFrom;
 
     @Option(names = "--force", description = "allow OUT to be the input file itself")
     boolean force;
@@ -212,6 +217,11 @@ public final class QuantizeCommand implements Callable<Integer> {
         return ExitCode.OK;
     }
 
+    @Override
+    public void checkOptions() {
+        checkOptions(Quantizers.Mode.parse(mode));
+    }
+
     private void checkOptions(Quantizers.Mode m) {
         if (output == null && !reportSensitivity) {
             throw new UserError("give -o OUT (or --report-sensitivity alone)");
@@ -231,12 +241,8 @@ public final class QuantizeCommand implements Callable<Integer> {
     }
 
     private Optional<ReferenceModel> reference() throws IOException {
-        try {
-            registry = ReferenceModels.locate();
-        } catch (IOException e) {
-            return Optional.empty();
-        }
-        return registry.identify(input);
+        registry = Recovery.registryOrNull();
+        return Recovery.identify(registry, input, derivedFrom);
     }
 
     private DataSpec referenceImages(ReferenceModel m, String key, String split) {

@@ -52,7 +52,7 @@ import picocli.CommandLine.Model.CommandSpec;
 @Command(name = "validate", mixinStandardHelpOptions = true, sortOptions = false,
         description = {"Compare a candidate model with its baseline: accuracy, agreement, output error, latency,",
                 "size, params, MACs. Gates (--gate 'top1_drop <= 0.5') make the exit code 1 when they fail."})
-public final class ValidateCommand implements Callable<Integer> {
+public final class ValidateCommand implements Callable<Integer>, CheckedOptions {
     @Spec
     CommandSpec spec;
 
@@ -114,21 +114,35 @@ public final class ValidateCommand implements Callable<Integer> {
 
     @Override
     public Integer call() throws Exception {
-        List<Gate> parsedGates = new ArrayList<>();
+        List<Gate> parsedGates = parsedGates();
+        checkOptions();
+        for (Path r : reports) {
+            Path parent = r.toAbsolutePath().getParent();
+            if (!Files.isDirectory(parent)) {
+                throw new UserError(r + ": folder " + parent + " does not exist");
+            }
+        }
+        return judge(parsedGates, runOptions());
+    }
+
+    private List<Gate> parsedGates() {
+        List<Gate> parsed = new ArrayList<>();
         for (String g : gates) {
             try {
-                parsedGates.add(Gate.parse(g));
+                parsed.add(Gate.parse(g));
             } catch (IllegalArgumentException e) {
                 throw new UserError(e.getMessage());
             }
         }
+        return parsed;
+    }
+
+    @Override
+    public void checkOptions() {
+        parsedGates();
         for (Path r : reports) {
             if (Reports.formatOf(r) == null) {
                 throw new UserError(r + ": unknown report format; use .json, .md, .html or .xml (JUnit)");
-            }
-            Path parent = r.toAbsolutePath().getParent();
-            if (!Files.isDirectory(parent)) {
-                throw new UserError(r + ": folder " + parent + " does not exist");
             }
         }
         if (iterations != null && time != null) {
@@ -146,7 +160,9 @@ public final class ValidateCommand implements Callable<Integer> {
         if (task.equals("outputs") && logitsOutput != null) {
             throw new UserError("--output names a logits output, which --task outputs does not judge");
         }
-        RunOptions runOptions = runOptions();
+    }
+
+    private Integer judge(List<Gate> parsedGates, RunOptions runOptions) throws Exception {
         Model baseline = OnnxReader.read(baselineFile);
         Model candidate = OnnxReader.read(candidateFile);
         java.util.Optional<ReferenceModel> reference = dataPath == null ? referenceBaseline() : java.util.Optional.empty();

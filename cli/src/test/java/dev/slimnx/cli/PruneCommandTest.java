@@ -147,4 +147,19 @@ class PruneCommandTest {
             assertFalse(Files.exists(Path.of(out)));
         }
     }
+
+    @Test
+    void derivedFromAReferenceModelKeepsItsCalibrationSubset() throws Exception {
+        Path optimized = dir.resolve("vit-opt.onnx");
+        assertEquals(0, CliRun.of("optimize", reference("vit").toString(), "-o", optimized.toString()).exitCode());
+        Path out = dir.resolve("vit-pruned.onnx");
+        CliRun refused = CliRun.of("prune", optimized.toString(), "-o", out.toString(), "--ffn-ratio", "2",
+                "--calib-size", "32");
+        assertEquals(ExitCode.BAD_INPUT, refused.exitCode());
+        assertTrue(refused.err().contains("--importance taylor needs --calib DATA"), refused.err());
+        CliRun r = CliRun.of("prune", optimized.toString(), "-o", out.toString(), "--ffn-ratio", "2",
+                "--calib-size", "32", "--derived-from", reference("vit").toString());
+        assertEquals(0, r.exitCode(), r.err());
+        assertTrue(r.out().contains("prune-ffn (taylor"), r.out());
+    }
 }
