@@ -1,0 +1,461 @@
+package dev.slimnx.cli;
+
+import dev.slimnx.graph.Graph;
+import dev.slimnx.graph.Model;
+import dev.slimnx.graph.Node;
+import dev.slimnx.graph.Value;
+import dev.slimnx.graph.infer.InferenceResult;
+import dev.slimnx.graph.infer.ShapeInference;
+import dev.slimnx.graph.io.AtomicFiles;
+import dev.slimnx.graph.io.ExternalDataPolicy;
+import dev.slimnx.graph.io.OnnxReader;
+import dev.slimnx.graph.io.OnnxWriter;
+import dev.slimnx.graph.tensor.DataType;
+import dev.slimnx.graph.tensor.Dim;
+import dev.slimnx.graph.tensor.Shape;
+import dev.slimnx.graph.tensor.Tensor;
+import dev.slimnx.graph.tensor.ValueType;
+import dev.slimnx.runtime.ModelRunner;
+import dev.slimnx.runtime.OptimizationLevel;
+import dev.slimnx.runtime.RunOptions;
+import dev.slimnx.runtime.RuntimeFailure;
+import dev.slimnx.validate.report.Reports;
+import java.io.IOException;
+import java.io.PrintWriter;
+import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.SplittableRandom;
+import java.util.TreeMap;
+import java.util.TreeSet;
+import java.util.concurrent.Callable;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Model.CommandSpec;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Parameters;
+import picocli.CommandLine.Spec;
+
+/**
+ * {@code slimnx export}: the file a phone app ships. {@code --format onnx} writes the model (with
+ * {@code --fix-shape} and {@code --target-opset} applied); {@code --format ort} writes ONNX
+ * Runtime Mobile's ORT format through ONNX Runtime's own serializer, and
+ * {@code required_operators.config} beside it for a reduced-operator runtime build. Either way the
+ * written file is loaded back by ONNX Runtime and its outputs compared with the input model's on
+ * the same random inputs before anything is moved into place. {@code --check-mobile} reports which
+ * nodes the phone execution providers would take ({@link MobileCheck}).
+ */
+@Command(name = "export", mixinStandardHelpOptions = true,
+        description = {"Export a model for phones: ONNX Runtime Mobile's ORT format (plus required_operators.config"
+                + " for a reduced build) or ONNX.",
+                "The written file is loaded back by ONNX Runtime and must give the input model's outputs (rtol 1e-4,"
+                        + " atol 1e-5) on random inputs before the command reports success; otherwise nothing is written.",
+                "--check-mobile nnapi,coreml shows which nodes each phone execution provider would take."})
+public final class ExportCommand implements Callable<Integer> {
+    /** The file ONNX Runtime's reduced build reads, written next to an ORT export. */
+    static final String OPERATOR_CONFIG = "required_operators.config";
+    /** The version tag of the JSON written by {@code --report}. */
+    static final String SCHEMA = "slimnx.export/1";
+    static final double RTOL = 1e-4;
+    static final double ATOL = 1e-5;
+    /** Random input sets compared in the round trip. */
+    static final int ROUND_TRIP_RUNS = 2;
+    /**
+     * NOTE: BASIC, not EXTENDED or ALL. Basic rewrites (constant folding, redundant node removal)
+     * keep the graph in ONNX ops; extended adds com.microsoft fusions (FusedConv, FastGelu,
+     * SkipLayerNormalization...) whose kernels a mobile or reduced build may lack, and "all" adds
+     * NCHWc layouts tied to the x86 CPU that converted the model. ONNX Runtime's mobile docs
+     * recommend basic for files that must run on any build; the phone's runtime can still apply
+     * its own higher-level optimizations when it loads the file.
+     */
+    static final OptimizationLevel ORT_LEVEL = OptimizationLevel.BASIC;
+
+    @Spec
+    CommandSpec spec;
+
+    @Parameters(index = "0", paramLabel = "MODEL", description = "the ONNX model to export")
+    Path input;
+
+    @Option(names = {"-o", "--output"}, paramLabel = "OUT",
+            description = "the file to write (.ort for --format ort); required unless only --check-mobile is asked")
+    Path output;
+
+    @Option(names = "--format", paramLabel = "ort|onnx", defaultValue = "ort",
+            description = "ort: ONNX Runtime Mobile's flatbuffer format, optimized at the basic level (default);"
+                    + " onnx: the model itself")
+    String format;
+
+    @Option(names = "--fix-shape", paramLabel = "NAME=D1xD2...",
+            description = "make an input's symbolic dims static, e.g. input=1x1x28x28 (repeatable); shapes are re-inferred")
+    List<String> fixShapes = new ArrayList<>();
+
+    @Option(names = "--target-opset", paramLabel = "N",
+            description = "move the model to ONNX opset N where every op used keeps its meaning (see the README)")
+    Integer targetOpset;
+
+    @Option(names = "--check-mobile", split = ",", paramLabel = "EP[,EP...]",
+            description = "execution providers to check the exported graph against: nnapi, coreml")
+    List<String> checkMobile = new ArrayList<>();
+
+    @Option(names = "--report", paramLabel = "FILE.json", description = "with --check-mobile: write the check as JSON")
+    Path report;
+
+    @Option(names = "--seed", paramLabel = "N", defaultValue = "1", description = "seed of the round trip's random inputs")
+    long seed;
+
+    @Option(names = "--force", description = "allow OUT to be the input file itself")
+    boolean force;
+
+    @Override
+    public Integer call() throws Exception {
+        String fmt = format.toLowerCase(Locale.ROOT);
+        if (!fmt.equals("ort") && !fmt.equals("onnx")) {
+            throw new UserError("--format must be ort or onnx, got '" + format + "'");
+        }
+        List<MobileSupport> providers = MobileSupport.parseList(checkMobile);
+        if (report != null && providers.isEmpty()) {
+            throw new UserError("--report only applies with --check-mobile");
+        }
+        if (output == null && providers.isEmpty()) {
+            throw new UserError("give -o OUT (or --check-mobile EP to only check the model)");
+        }
+        if (!Files.isRegularFile(input)) {
+            throw new UserError(input + ": no such file");
+        }
+        Map<String, long[]> fixed = parseFixShapes(fixShapes);
+        if (output != null) {
+            OutputFiles.check(input, output, force);
+        }
+        if (report != null) {
+            OutputFiles.check(input, report, false);
+        }
+        Model original = OnnxReader.read(input);
+        Model model = original.copy();
+        PrintWriter out = spec.commandLine().getOut();
+        if (!fixed.isEmpty()) {
+            fixShapes(model, fixed, input);
+            out.println("fixed input shapes: " + describeInputs(model));
+        }
+        if (targetOpset != null) {
+            List<String> changes = OpsetConversion.convert(model, targetOpset, input);
+            out.printf("opset %d -> %d%s%n", original.opsetVersion(""), targetOpset,
+                    changes.isEmpty() ? "" : ": " + String.join("; ", changes));
+        }
+        if (output != null) {
+            int code = export(original, model, fmt, out);
+            if (code != ExitCode.OK) {
+                return code;
+            }
+        }
+        if (!providers.isEmpty()) {
+            MobileCheck.Result check = MobileCheck.run(model, providers);
+            check.print(out);
+            if (report != null) {
+                Map<String, Object> json = new LinkedHashMap<>();
+                json.put("schema", SCHEMA);
+                json.put("model", input.toString());
+                json.putAll(check.toJson());
+                AtomicFiles.write(report, tmp -> Reports.json().writerWithDefaultPrettyPrinter().writeValue(tmp.toFile(), json));
+                out.println("wrote " + report);
+            }
+        }
+        return ExitCode.OK;
+    }
+
+    /** Writes OUT (and the operator config) through temporary files, checked before they move into place. */
+    private int export(Model original, Model model, String fmt, PrintWriter out) throws IOException {
+        // NOTE: ONNX Runtime tells an ORT-format file from an ONNX one by the .ort extension when it
+        // loads from a path, so the temporary file the round trip loads must end in .ort.
+        Path tmp = fmt.equals("ort") ? ortTemp(output) : AtomicFiles.temp(output);
+        Path configTarget = output.toAbsolutePath().resolveSibling(OPERATOR_CONFIG);
+        Path configTmp = null;
+        try {
+            if (fmt.equals("onnx")) {
+                OnnxWriter.write(model, tmp, ExternalDataPolicy.inline());
+            } else {
+                try {
+                    ModelRunner.writeOrtFormat(model, ORT_LEVEL, tmp);
+                } catch (RuntimeFailure e) {
+                    throw new UserError(input + ": ONNX Runtime cannot convert it: " + firstLine(e.getMessage()));
+                }
+                configTmp = AtomicFiles.temp(configTarget);
+                Files.writeString(configTmp, operatorConfig(optimizedAtOrtLevel(model)));
+            }
+            List<String> problems = roundTrip(original, model, tmp);
+            if (!problems.isEmpty()) {
+                PrintWriter err = spec.commandLine().getErr();
+                err.printf("%s: the exported model's outputs differ from %s's (rtol %.0e / atol %.0e); %s was not"
+                        + " written%n", spec.qualifiedName(), input, RTOL, ATOL, output);
+                problems.forEach(p -> err.println("  " + p));
+                return ExitCode.GATE_FAILED;
+            }
+            AtomicFiles.move(tmp, output);
+            out.printf("wrote %s (%s, %s format%s)%n", output, Format.bytes(Files.size(output)), fmt,
+                    fmt.equals("ort") ? ", optimization level " + ORT_LEVEL.name().toLowerCase(Locale.ROOT) : "");
+            if (configTmp != null) {
+                AtomicFiles.move(configTmp, configTarget);
+                out.printf("wrote %s (the operators a reduced ONNX Runtime build needs for it)%n", configTarget);
+            }
+            out.printf("round trip: ONNX Runtime loaded %s; outputs match %s within rtol %.0e / atol %.0e on %d random"
+                    + " input sets%n", output.getFileName(), input.getFileName(), RTOL, ATOL, ROUND_TRIP_RUNS);
+            return ExitCode.OK;
+        } finally {
+            Files.deleteIfExists(tmp);
+            if (configTmp != null) {
+                Files.deleteIfExists(configTmp);
+            }
+        }
+    }
+
+    /** An empty file next to {@code target} whose name ends in {@code .ort}. */
+    private static Path ortTemp(Path target) throws IOException {
+        Path absolute = target.toAbsolutePath();
+        for (int attempt = 0; ; attempt++) {
+            Path tmp = absolute.resolveSibling("." + absolute.getFileName() + "."
+                    + Long.toHexString(java.util.concurrent.ThreadLocalRandom.current().nextLong()) + ".tmp.ort");
+            try {
+                return Files.createFile(tmp);
+            } catch (java.nio.file.FileAlreadyExistsException e) {
+                if (attempt > 100) {
+                    throw e;
+                }
+            }
+        }
+    }
+
+    // ---- --fix-shape ----
+
+    /** {@code input=1x1x28x28} → {input: [1, 1, 28, 28]}, in the order given. */
+    static Map<String, long[]> parseFixShapes(List<String> given) {
+        Map<String, long[]> out = new LinkedHashMap<>();
+        for (String s : given) {
+            int eq = s.indexOf('=');
+            String usage = "--fix-shape wants NAME=D1xD2... with positive sizes, e.g. input=1x1x28x28, got '" + s + "'";
+            if (eq <= 0 || eq == s.length() - 1) {
+                throw new UserError(usage);
+            }
+            String[] parts = s.substring(eq + 1).split("x", -1);
+            long[] dims = new long[parts.length];
+            for (int i = 0; i < parts.length; i++) {
+                try {
+                    dims[i] = Long.parseLong(parts[i].trim());
+                } catch (NumberFormatException e) {
+                    throw new UserError(usage);
+                }
+                if (dims[i] <= 0) {
+                    throw new UserError(usage);
+                }
+            }
+            if (out.put(s.substring(0, eq), dims) != null) {
+                throw new UserError("--fix-shape gives '" + s.substring(0, eq) + "' twice");
+            }
+        }
+        return out;
+    }
+
+    /**
+     * Gives the named inputs static shapes, then re-infers: graph outputs and {@code value_info}
+     * entries whose declared shape still holds symbols take the inferred one where it is static.
+     */
+    static void fixShapes(Model model, Map<String, long[]> fixed, Path file) {
+        Graph g = model.graph();
+        List<String> names = g.inputs().stream().filter(v -> !v.isInitializer()).map(Value::name).toList();
+        for (Map.Entry<String, long[]> e : fixed.entrySet()) {
+            Value in = g.inputs().stream().filter(v -> v.name().equals(e.getKey())).findFirst()
+                    .orElseThrow(() -> new UserError("--fix-shape names '" + e.getKey() + "', which is not an input of "
+                            + file + "; the inputs are " + names));
+            if (!(in.type() instanceof ValueType.TensorType t)) {
+                throw new UserError(file + ": input '" + in.name() + "' is not a tensor; --fix-shape cannot fix it");
+            }
+            long[] dims = e.getValue();
+            Shape declared = t.shape();
+            if (declared != null) {
+                if (declared.rank() != dims.length) {
+                    throw new UserError("--fix-shape " + in.name() + " gives " + dims.length + " dims, the input is "
+                            + declared + " (rank " + declared.rank() + ")");
+                }
+                for (int i = 0; i < dims.length; i++) {
+                    Dim d = declared.dim(i);
+                    if (d.isKnown() && d.value() != dims[i]) {
+                        throw new UserError("--fix-shape " + in.name() + " gives " + dims[i] + " at axis " + i
+                                + ", the input has " + d.value() + " there " + declared);
+                    }
+                }
+            }
+            in.setType(t.withShape(Shape.of(dims)));
+        }
+        InferenceResult inferred = ShapeInference.infer(model);
+        List<Value> declaredValues = new ArrayList<>(g.outputs());
+        declaredValues.addAll(g.valueInfos());
+        for (Value v : declaredValues) {
+            if (v.type() instanceof ValueType.TensorType t && (t.shape() == null || !t.shape().isStatic())) {
+                Shape s = inferred.shapeOf(v);
+                if (s != null && s.isStatic()) {
+                    v.setType(t.withShape(s));
+                }
+            }
+        }
+    }
+
+    private static String describeInputs(Model model) {
+        List<String> parts = new ArrayList<>();
+        for (Value v : model.graph().inputs()) {
+            if (!v.isInitializer()) {
+                parts.add(v.name() + " " + v.shape());
+            }
+        }
+        return String.join(", ", parts);
+    }
+
+    // ---- required_operators.config ----
+
+    /** The model as ONNX Runtime optimizes it at {@link #ORT_LEVEL}, read back: the ops the ORT file holds. */
+    private Model optimizedAtOrtLevel(Model model) throws IOException {
+        Path tmp = Files.createTempFile("slimnx-export-", ".onnx");
+        try {
+            ModelRunner.writeOptimized(model, new RunOptions(dev.slimnx.runtime.ExecutionProvider.CPU, 1, ORT_LEVEL), tmp);
+            return OnnxReader.read(Files.readAllBytes(tmp), tmp.toString());
+        } finally {
+            Files.deleteIfExists(tmp);
+        }
+    }
+
+    /**
+     * ONNX Runtime's reduced-build configuration: one line per (domain, opset) with the op types
+     * used, {@code ai.onnx;17;Add,Conv,...}, the format its {@code create_reduced_build_config.py}
+     * writes (without type reduction). Subgraph ops count.
+     *
+     * @param model the model as it will run
+     * @return the file's text
+     */
+    static String operatorConfig(Model model) {
+        Map<String, TreeSet<String>> byDomain = new TreeMap<>();
+        for (Node n : model.graph().allNodes()) {
+            String domain = n.domain().isEmpty() || n.domain().equals("ai.onnx") ? "ai.onnx" : n.domain();
+            byDomain.computeIfAbsent(domain, k -> new TreeSet<>()).add(n.opType());
+        }
+        StringBuilder sb = new StringBuilder("# Generated by slimnx export: the operators ONNX Runtime needs for this"
+                + " model\n# (format: domain;opset;Op1,Op2,... as read by ONNX Runtime's reduced operator build)\n");
+        for (Map.Entry<String, TreeSet<String>> e : byDomain.entrySet()) {
+            long opset = model.opsetVersion(e.getKey().equals("ai.onnx") ? "" : e.getKey());
+            sb.append(e.getKey()).append(';').append(opset).append(';').append(String.join(",", e.getValue())).append('\n');
+        }
+        return sb.toString();
+    }
+
+    // ---- round trip ----
+
+    /**
+     * Runs the input model and the written file on the same random inputs (symbolic dims at the
+     * sizes {@code --fix-shape} gave, others 1) and compares every output.
+     *
+     * @return one line per problem; empty when everything matched
+     */
+    private List<String> roundTrip(Model original, Model exported, Path written) {
+        RunOptions options = RunOptions.reference();
+        List<String> problems = new ArrayList<>();
+        try (ModelRunner a = ModelRunner.open(original, options);
+             ModelRunner b = ModelRunner.open(written, options)) {
+            SplittableRandom random = new SplittableRandom(seed);
+            for (int run = 0; run < ROUND_TRIP_RUNS && problems.isEmpty(); run++) {
+                Map<String, Tensor> feeds = randomFeeds(exported, random);
+                Map<String, Tensor> expected = a.run(feeds);
+                Map<String, Tensor> actual = b.run(feeds);
+                for (Map.Entry<String, Tensor> e : expected.entrySet()) {
+                    String p = compare(e.getKey(), e.getValue(), actual.get(e.getKey()));
+                    if (p != null) {
+                        problems.add(p);
+                    }
+                }
+            }
+        } catch (RuntimeFailure e) {
+            problems.add("ONNX Runtime: " + firstLine(e.getMessage()));
+        }
+        return problems;
+    }
+
+    /** Standard normal floats, zero integers (indices stay in range), as validate's synthetic data. */
+    static Map<String, Tensor> randomFeeds(Model model, SplittableRandom random) {
+        Map<String, Tensor> feeds = new LinkedHashMap<>();
+        for (Value in : model.graph().inputs()) {
+            if (in.isInitializer()) {
+                continue;
+            }
+            DataType type = in.elemType();
+            if (type == null || type == DataType.STRING || type.bits() < 8) {
+                throw new UserError(input(model) + ": input '" + in.name() + "' has element type " + type
+                        + "; the round trip cannot feed it");
+            }
+            Shape s = in.shape();
+            long[] dims = new long[s == null ? 0 : s.rank()];
+            for (int i = 0; i < dims.length; i++) {
+                Dim d = s.dim(i);
+                dims[i] = d.isKnown() && d.value() > 0 ? d.value() : 1;
+            }
+            int count = Math.toIntExact(Tensor.elementCount(dims));
+            ByteBuffer buf = ByteBuffer.allocate(Math.toIntExact(type.byteSize(count))).order(ByteOrder.LITTLE_ENDIAN);
+            for (int i = 0; i < count; i++) {
+                switch (type) {
+                    case FLOAT -> buf.putFloat((float) random.nextGaussian());
+                    case DOUBLE -> buf.putDouble(random.nextGaussian());
+                    case FLOAT16 -> buf.putShort(Float.floatToFloat16((float) random.nextGaussian()));
+                    default -> {
+                        // integers, bool and bfloat16 stay zero
+                    }
+                }
+            }
+            buf.position(0);
+            feeds.put(in.name(), Tensor.ofRaw(in.name(), type, dims, buf));
+        }
+        return feeds;
+    }
+
+    private static String input(Model model) {
+        return model.source() == null ? "the model" : model.source().toString();
+    }
+
+    /** @return null when {@code actual} is within tolerance of {@code expected}, else what differs */
+    static String compare(String name, Tensor expected, Tensor actual) {
+        if (actual == null) {
+            return name + ": missing from the exported model";
+        }
+        if (expected.dataType() != actual.dataType() || !Arrays.equals(expected.dims(), actual.dims())) {
+            return name + ": " + actual.dataType().shortName() + Arrays.toString(actual.dims()) + ", expected "
+                    + expected.dataType().shortName() + Arrays.toString(expected.dims());
+        }
+        if (expected.dataType() == DataType.STRING) {
+            return null;
+        }
+        double[] e = expected.toDoubleArray();
+        double[] c = actual.toDoubleArray();
+        long outside = 0;
+        double maxAbs = 0;
+        for (int i = 0; i < e.length; i++) {
+            if (Double.isNaN(e[i]) || Double.isNaN(c[i])) {
+                outside += Double.isNaN(e[i]) == Double.isNaN(c[i]) ? 0 : 1;
+                continue;
+            }
+            double d = Math.abs(c[i] - e[i]);
+            maxAbs = Math.max(maxAbs, d);
+            if (d > ATOL + RTOL * Math.abs(e[i])) {
+                outside++;
+            }
+        }
+        return outside == 0 ? null : String.format(Locale.ROOT, "%s: %d of %d values outside the tolerance (max |diff| %.3g)",
+                name, outside, e.length, maxAbs);
+    }
+
+    private static String firstLine(String s) {
+        if (s == null) {
+            return "";
+        }
+        int nl = s.indexOf('\n');
+        return nl < 0 ? s : s.substring(0, nl);
+    }
+}

@@ -1,0 +1,174 @@
+package dev.slimnx.cli;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import dev.slimnx.graph.Model;
+import dev.slimnx.graph.Node;
+import dev.slimnx.graph.Value;
+import dev.slimnx.graph.build.GraphBuilder;
+import dev.slimnx.graph.io.OnnxReader;
+import dev.slimnx.graph.io.OnnxWriter;
+import dev.slimnx.graph.tensor.DataType;
+import dev.slimnx.reference.ReferenceModel;
+import dev.slimnx.reference.ReferenceModels;
+import dev.slimnx.validate.report.Reports;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.stream.Stream;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+class ExportCommandTest {
+    @TempDir
+    Path dir;
+
+    private static Path reference(String name) throws Exception {
+        return ReferenceModels.locate().get(name).file();
+    }
+
+    private List<String> filesIn(Path folder) throws Exception {
+        try (Stream<Path> s = Files.list(folder)) {
+            return s.map(p -> p.getFileName().toString()).sorted().toList();
+        }
+    }
+
+    @Test
+    void everyReferenceModelRoundTripsThroughTheOrtFormat() throws Exception {
+        for (ReferenceModel m : ReferenceModels.locate().all()) {
+            Path folder = Files.createDirectory(dir.resolve(m.name()));
+            Path out = folder.resolve(m.name() + ".ort");
+            CliRun r = CliRun.of("export", m.file().toString(), "-o", out.toString(), "--format", "ort");
+            assertEquals(0, r.exitCode(), m.name() + ": " + r.err());
+            assertTrue(r.out().contains("round trip: ONNX Runtime loaded " + m.name() + ".ort"), r.out());
+            assertTrue(r.out().contains("optimization level basic"), r.out());
+            assertEquals(java.util.Set.of(ExportCommand.OPERATOR_CONFIG, m.name() + ".ort"), java.util.Set.copyOf(filesIn(folder)));
+            // an ORT-format file is a flatbuffer whose file identifier (bytes 4..7) is "ORTM"
+            byte[] head = Arrays4.head(out);
+            assertEquals("ORTM", new String(head, 4, 4, java.nio.charset.StandardCharsets.US_ASCII), m.name());
+            String config = Files.readString(folder.resolve(ExportCommand.OPERATOR_CONFIG));
+            assertTrue(config.lines().anyMatch(l -> l.startsWith("ai.onnx;17;") && l.contains("MatMul")), config);
+        }
+    }
+
+    @Test
+    void onnxFormatWithFixedShapesHasStaticInputsAndOutputs() throws Exception {
+        Path out = dir.resolve("vit-fixed.onnx");
+        CliRun r = CliRun.of("export", reference("vit").toString(), "-o", out.toString(), "--format", "onnx",
+                "--fix-shape", "input=1x1x28x28");
+        assertEquals(0, r.exitCode(), r.err());
+        assertTrue(r.out().contains("fixed input shapes: input [1, 1, 28, 28]"), r.out());
+        Model m = OnnxReader.read(out);
+        assertTrue(m.graph().inputs().get(0).shape().isStatic());
+        assertTrue(m.graph().outputs().get(0).shape().isStatic(), m.graph().outputs().get(0).shape().toString());
+        assertEquals(List.of("vit-fixed.onnx"), filesIn(dir));
+    }
+
+    @Test
+    void raisingTheOpsetMovesReduceAxesToAnInput() throws Exception {
+        Path out = dir.resolve("mobilevit18.onnx");
+        CliRun r = CliRun.of("export", reference("mobilevit").toString(), "-o", out.toString(), "--format", "onnx",
+                "--target-opset", "18");
+        assertEquals(0, r.exitCode(), r.err());
+        assertTrue(r.out().contains("opset 17 -> 18: ReduceMean axes attribute -> input (1 node)"), r.out());
+        Model m = OnnxReader.read(out);
+        assertEquals(18, m.opsetVersion(""));
+        Node mean = m.graph().nodes().stream().filter(n -> n.is("ReduceMean")).findFirst().orElseThrow();
+        assertEquals(2, mean.inputs().size());
+        assertEquals(null, mean.attribute("axes"));
+    }
+
+    @Test
+    void loweringPastAChangedOpIsRefusedNamingIt() throws Exception {
+        Path out = dir.resolve("vit12.onnx");
+        CliRun r = CliRun.of("export", reference("vit").toString(), "-o", out.toString(), "--target-opset", "12");
+        assertEquals(2, r.exitCode());
+        assertEquals(1, r.err().strip().lines().count(), r.err());
+        assertTrue(r.err().contains("Softmax (changed at opset 13)"), r.err());
+        assertFalse(Files.exists(out));
+    }
+
+    /** MatMul → Erf → Relu: NNAPI's table lacks Erf, CoreML's has all three. */
+    private Path erfModel() throws Exception {
+        GraphBuilder b = new GraphBuilder(17);
+        Value x = b.input("x", DataType.FLOAT, 1, 8);
+        Value w = b.initializer(b.randomFloats("w", 8, 4));
+        Value y = b.op("Relu", b.op("Erf", b.op("MatMul", x, w)));
+        b.output(y, DataType.FLOAT, 1, 4);
+        Path file = dir.resolve("erf.onnx");
+        OnnxWriter.write(b.build(), file);
+        return file;
+    }
+
+    @Test
+    void checkMobileNamesTheUnsupportedOpAndCountsPartitions() throws Exception {
+        Path model = erfModel();
+        Path report = dir.resolve("mobile.json");
+        CliRun r = CliRun.of("export", model.toString(), "--check-mobile", "nnapi,coreml", "--report", report.toString());
+        assertEquals(0, r.exitCode(), r.err());
+        assertTrue(r.out().contains("check-mobile nnapi (Android NNAPI): 2 of 3 nodes taken (67%), 2 partitions"), r.out());
+        assertTrue(r.out().contains("not in nnapi's table -> exact GELU's Erf runs on the CPU"), r.out());
+        assertTrue(r.out().contains("check-mobile coreml (Apple CoreML (ML Program)): 3 of 3 nodes taken (100%), 1 partition"),
+                r.out());
+        JsonNode json = Reports.json().readTree(Files.readString(report));
+        assertEquals(ExportCommand.SCHEMA, json.get("schema").asText());
+        JsonNode nnapi = json.get("check_mobile").get(0);
+        assertEquals("nnapi", nnapi.get("ep").asText());
+        assertEquals(2, nnapi.get("partitions").asInt());
+        assertEquals("Erf", nnapi.get("not_taken").get(0).get("op").asText());
+        assertEquals(0, json.get("check_mobile").get(1).get("not_taken").size());
+    }
+
+    @Test
+    void checkMobileAsksForFixedShapesAndTakesMoreWithThem() throws Exception {
+        CliRun dynamic = CliRun.of("export", reference("mobilevitv2").toString(), "--check-mobile", "nnapi");
+        assertEquals(0, dynamic.exitCode(), dynamic.err());
+        assertTrue(dynamic.out().contains("-> --fix-shape input=1x1x28x28"), dynamic.out());
+        CliRun fixed = CliRun.of("export", reference("mobilevitv2").toString(), "--check-mobile", "nnapi",
+                "--fix-shape", "input=1x1x28x28");
+        assertEquals(0, fixed.exitCode(), fixed.err());
+        assertFalse(fixed.out().contains("dynamic shape"), fixed.out());
+        assertTrue(taken(fixed.out()) > taken(dynamic.out()), dynamic.out() + fixed.out());
+    }
+
+    private static int taken(String out) {
+        java.util.regex.Matcher m = java.util.regex.Pattern.compile(": (\\d+) of \\d+ nodes taken").matcher(out);
+        assertTrue(m.find(), out);
+        return Integer.parseInt(m.group(1));
+    }
+
+    @Test
+    void badInputIsOneLineWithExitTwoAndNothingWritten() throws Exception {
+        Path vit = reference("vit");
+        Path out = dir.resolve("out.ort");
+        String[][] cases = {
+                {"export", dir.resolve("missing.onnx").toString(), "-o", out.toString()},
+                {"export", vit.toString(), "-o", out.toString(), "--fix-shape", "input=1xAx28x28"},
+                {"export", vit.toString(), "-o", out.toString(), "--fix-shape", "image=1x1x28x28"},
+                {"export", vit.toString(), "-o", out.toString(), "--fix-shape", "input=1x3x28x28"},
+                {"export", vit.toString(), "-o", out.toString(), "--check-mobile", "nnapi,tpu"},
+                {"export", vit.toString(), "-o", out.toString(), "--format", "tflite"},
+        };
+        String[] expected = {"missing.onnx: no such file", "--fix-shape wants NAME=D1xD2", "not an input of",
+                "gives 3 at axis 1", "unknown execution provider 'tpu'; known: nnapi, coreml", "--format must be ort or onnx"};
+        for (int i = 0; i < cases.length; i++) {
+            CliRun r = CliRun.of(cases[i]);
+            assertEquals(2, r.exitCode(), String.join(" ", cases[i]) + ": " + r.err());
+            assertEquals(1, r.err().strip().lines().count(), r.err());
+            assertTrue(r.err().contains(expected[i]), r.err());
+            assertEquals(List.of(), filesIn(dir), String.join(" ", cases[i]));
+        }
+    }
+
+    /** Reads the first bytes of a file. */
+    private static final class Arrays4 {
+        static byte[] head(Path file) throws Exception {
+            try (var in = Files.newInputStream(file)) {
+                return in.readNBytes(8);
+            }
+        }
+    }
+}
