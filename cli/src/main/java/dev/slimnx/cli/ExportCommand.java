@@ -147,14 +147,18 @@ public final class ExportCommand implements Callable<Integer> {
             out.printf("opset %d -> %d%s%n", original.opsetVersion(""), targetOpset,
                     changes.isEmpty() ? "" : ": " + String.join("; ", changes));
         }
+        // NOTE: ONNX Runtime applies its basic optimizations before it partitions the graph between
+        // providers, so the phone's providers see the model at that level: the ORT file's content, and
+        // what --check-mobile must judge (constant-folded shape chains no longer count against NNAPI).
+        Model asRun = fmt.equals("ort") || !providers.isEmpty() ? optimizedAtOrtLevel(model) : null;
         if (output != null) {
-            int code = export(original, model, fmt, out);
+            int code = export(original, model, asRun, fmt, out);
             if (code != ExitCode.OK) {
                 return code;
             }
         }
         if (!providers.isEmpty()) {
-            MobileCheck.Result check = MobileCheck.run(model, providers);
+            MobileCheck.Result check = MobileCheck.run(asRun, providers);
             check.print(out);
             if (report != null) {
                 Map<String, Object> json = new LinkedHashMap<>();
@@ -169,7 +173,7 @@ public final class ExportCommand implements Callable<Integer> {
     }
 
     /** Writes OUT (and the operator config) through temporary files, checked before they move into place. */
-    private int export(Model original, Model model, String fmt, PrintWriter out) throws IOException {
+    private int export(Model original, Model model, Model asRun, String fmt, PrintWriter out) throws IOException {
         // NOTE: ONNX Runtime tells an ORT-format file from an ONNX one by the .ort extension when it
         // loads from a path, so the temporary file the round trip loads must end in .ort.
         Path tmp = fmt.equals("ort") ? ortTemp(output) : AtomicFiles.temp(output);
@@ -185,7 +189,7 @@ public final class ExportCommand implements Callable<Integer> {
                     throw new UserError(input + ": ONNX Runtime cannot convert it: " + firstLine(e.getMessage()));
                 }
                 configTmp = AtomicFiles.temp(configTarget);
-                Files.writeString(configTmp, operatorConfig(optimizedAtOrtLevel(model)));
+                Files.writeString(configTmp, operatorConfig(asRun));
             }
             List<String> problems = roundTrip(original, model, tmp);
             if (!problems.isEmpty()) {
@@ -321,6 +325,11 @@ public final class ExportCommand implements Callable<Integer> {
         try {
             ModelRunner.writeOptimized(model, new RunOptions(dev.slimnx.runtime.ExecutionProvider.CPU, 1, ORT_LEVEL), tmp);
             return OnnxReader.read(Files.readAllBytes(tmp), tmp.toString());
+        } catch (IllegalArgumentException e) {
+            throw new UserError(input + ": has external data; export takes models with their weights inline"
+                    + " (slimnx convert --no-external-data)");
+        } catch (RuntimeFailure e) {
+            throw new UserError(input + ": ONNX Runtime cannot load it: " + firstLine(e.getMessage()));
         } finally {
             Files.deleteIfExists(tmp);
         }

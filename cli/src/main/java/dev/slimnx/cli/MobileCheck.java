@@ -45,10 +45,11 @@ final class MobileCheck {
      *
      * @param node the node's name (or a description when it has none)
      * @param op the op type
-     * @param reason why not
+     * @param reason why not, in a few words shared by nodes refused for the same reason
+     * @param detail the value or condition concerned (empty when the reason says it all)
      * @param fix what would help
      */
-    record Refusal(String node, String op, String reason, String fix) {
+    record Refusal(String node, String op, String reason, String detail, String fix) {
     }
 
     /**
@@ -74,7 +75,10 @@ final class MobileCheck {
                         v.nodes() == 0 ? 100.0 : 100.0 * v.taken() / v.nodes(), v.partitions(),
                         v.partitions() == 1 ? "" : "s");
                 out.printf("  %-22s %6s %6s  %s%n", "op", "nodes", "taken", "why not -> fix");
-                for (Map.Entry<String, int[]> e : v.perOp().entrySet()) {
+                List<Map.Entry<String, int[]>> rows = new ArrayList<>(v.perOp().entrySet());
+                // ops with nodes left out first, most left out first; then the rest in graph order
+                rows.sort(java.util.Comparator.comparingInt(e -> e.getValue()[1] - e.getValue()[0]));
+                for (Map.Entry<String, int[]> e : rows) {
                     String op = e.getKey();
                     int[] c = e.getValue();
                     Set<String> why = new LinkedHashSet<>();
@@ -102,7 +106,8 @@ final class MobileCheck {
                 m.put("ops", ops);
                 List<Object> refused = new ArrayList<>();
                 for (Refusal r : v.refusals()) {
-                    refused.add(Map.of("node", r.node(), "op", r.op(), "reason", r.reason(), "fix", r.fix()));
+                    refused.add(Map.of("node", r.node(), "op", r.op(), "reason", r.reason(), "detail", r.detail(),
+                            "fix", r.fix()));
                 }
                 m.put("not_taken", refused);
                 list.add(m);
@@ -154,28 +159,28 @@ final class MobileCheck {
         String key = n.isOnnxDomain() ? "ai.onnx:" + n.opType() : n.domain() + ":" + n.opType();
         MobileSupport.Rule rule = s.rules().get(key);
         if (rule == null) {
-            return new Refusal(name, op, "not in " + s.id() + "'s table", opFix(s, n.opType()));
+            return new Refusal(name, op, "not in " + s.id() + "'s table", "", opFix(s, n.opType()));
         }
         long opset = model.opsetVersion(n.isOnnxDomain() ? "" : n.domain());
         if (opset < rule.since() || opset > rule.until()) {
             return new Refusal(name, op, "opset " + opset + " outside " + rule.since() + ".."
-                    + (rule.until() == Integer.MAX_VALUE ? "" : rule.until()), "--target-opset " + rule.since());
+                    + (rule.until() == Integer.MAX_VALUE ? "" : rule.until()), "", "--target-opset " + rule.since());
         }
         Value in0 = n.inputs().isEmpty() ? null : n.input(0);
         if (in0 != null) {
             DataType t = types.elemTypeOf(in0);
             if (t != null && !s.types().contains(t.shortName())) {
-                return new Refusal(name, op, "element type " + t.shortName(), typeFix(s, t));
+                return new Refusal(name, op, "element type " + t.shortName(), "input '" + in0.name() + "'", typeFix(s, t));
             }
             Shape shape = types.shapeOf(in0);
             if (!rule.ranks().isEmpty() && shape != null && !rule.ranks().contains(shape.rank())) {
                 return new Refusal(name, op, "input rank " + shape.rank() + " (takes " + rule.ranks() + ")",
-                        "reshape to rank " + rule.ranks().get(rule.ranks().size() - 1) + " around it");
+                        "input '" + in0.name() + "' " + shape, "reshape to rank " + rule.ranks().get(rule.ranks().size() - 1) + " around it");
             }
         }
         for (int i : rule.constantInputs()) {
             if (i < n.inputs().size() && n.input(i) != null && !n.input(i).name().isEmpty() && !isConstant(n.input(i))) {
-                return new Refusal(name, op, "input " + i + " ('" + n.input(i).name() + "') is not constant",
+                return new Refusal(name, op, "input " + i + " is not constant", "input '" + n.input(i).name() + "'",
                         "fold it into a constant (slimnx optimize) " + (rule.note().isEmpty() ? "" : "[" + rule.note() + "]"));
             }
         }
@@ -188,7 +193,7 @@ final class MobileCheck {
                 }
                 Shape shape = types.shapeOf(v);
                 if (shape == null || !shape.isStatic()) {
-                    return new Refusal(name, op, "dynamic shape of '" + v.name() + "' " + (shape == null ? "(unknown)" : shape),
+                    return new Refusal(name, op, "dynamic shapes", "'" + v.name() + "' " + (shape == null ? "(unknown)" : shape),
                             "--fix-shape " + exampleFix(model));
                 }
             }
