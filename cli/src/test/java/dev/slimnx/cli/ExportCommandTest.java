@@ -171,4 +171,37 @@ class ExportCommandTest {
             }
         }
     }
+
+    @Test
+    void theRoundTripComparisonFlagsValuesOutsideTheTolerance() {
+        dev.slimnx.graph.tensor.Tensor a = dev.slimnx.graph.tensor.Tensor.ofFloats("y", new long[] {3}, 1f, 2f, 3f);
+        dev.slimnx.graph.tensor.Tensor near = dev.slimnx.graph.tensor.Tensor.ofFloats("y", new long[] {3}, 1f, 2.00001f, 3f);
+        dev.slimnx.graph.tensor.Tensor far = dev.slimnx.graph.tensor.Tensor.ofFloats("y", new long[] {3}, 1f, 2.1f, 3f);
+        assertEquals(null, ExportCommand.compare("y", a, near));
+        assertTrue(ExportCommand.compare("y", a, far).startsWith("y: 1 of 3 values outside the tolerance"));
+        assertTrue(ExportCommand.compare("y", a, null).contains("missing"));
+    }
+
+    @Test
+    void theOperatorConfigListsOpsPerDomainAndOpset() throws Exception {
+        Model m = OnnxReader.read(erfModel());
+        String config = ExportCommand.operatorConfig(m);
+        assertEquals(List.of("ai.onnx;17;Erf,MatMul,Relu"), config.lines().filter(l -> !l.startsWith("#")).toList());
+    }
+
+    @Test
+    void raisingPastAChangeSlimnxDoesNotKnowIsRefused() throws Exception {
+        GraphBuilder b = new GraphBuilder(18);
+        Value x = b.input("x", DataType.FLOAT, 1, 4, 2, 2);
+        Value y = b.node("GroupNormalization", x, b.initializer(b.randomFloats("s", 2)),
+                b.initializer(b.randomFloats("c", 2))).attr("num_groups", 2).value();
+        b.output(y, DataType.FLOAT, 1, 4, 2, 2);
+        Path file = dir.resolve("gn.onnx");
+        OnnxWriter.write(b.build(), file);
+        CliRun r = CliRun.of("export", file.toString(), "-o", dir.resolve("gn21.onnx").toString(), "--format", "onnx",
+                "--target-opset", "21");
+        assertEquals(2, r.exitCode(), r.out());
+        assertTrue(r.err().contains("GroupNormalization (changed at opset 21)"), r.err());
+        assertEquals(List.of("gn.onnx"), filesIn(dir));
+    }
 }
