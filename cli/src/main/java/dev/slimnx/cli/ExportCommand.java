@@ -70,9 +70,10 @@ public final class ExportCommand implements Callable<Integer> {
      * NOTE: BASIC, not EXTENDED or ALL. Basic rewrites (constant folding, redundant node removal)
      * keep the graph in ONNX ops; extended adds com.microsoft fusions (FusedConv, FastGelu,
      * SkipLayerNormalization...) whose kernels a mobile or reduced build may lack, and "all" adds
-     * NCHWc layouts tied to the x86 CPU that converted the model. ONNX Runtime's mobile docs
-     * recommend basic for files that must run on any build; the phone's runtime can still apply
-     * its own higher-level optimizations when it loads the file.
+     * NCHWc layouts tied to the x86 CPU that converted the model. ONNX Runtime's mobile
+     * performance-tuning page (docs/performance/mobile-performance-tuning) says the same: basic
+     * uses only ONNX ops, so NNAPI and CoreML can still take every node they support, while
+     * extended-level fusions hide nodes from them in contrib ops they do not have.
      */
     static final OptimizationLevel ORT_LEVEL = OptimizationLevel.BASIC;
 
