@@ -265,11 +265,13 @@ public final class ExportCommand implements Callable<Integer> {
     }
 
     /**
-     * Gives the named inputs static shapes, then re-infers: graph outputs and {@code value_info}
+     * Gives the named inputs static shapes (and every other input the same size for a symbol they
+     * share), then re-infers: graph outputs and {@code value_info}
      * entries whose declared shape still holds symbols take the inferred one where it is static.
      */
     static void fixShapes(Model model, Map<String, long[]> fixed, Path file) {
         Graph g = model.graph();
+        Map<String, Long> symbols = new LinkedHashMap<>();
         List<String> names = g.inputs().stream().filter(v -> !v.isInitializer()).map(Value::name).toList();
         for (Map.Entry<String, long[]> e : fixed.entrySet()) {
             Value in = g.inputs().stream().filter(v -> v.name().equals(e.getKey())).findFirst()
@@ -294,6 +296,29 @@ public final class ExportCommand implements Callable<Integer> {
                 }
             }
             in.setType(t.withShape(Shape.of(dims)));
+            if (declared != null) {
+                for (int i = 0; i < dims.length; i++) {
+                    if (declared.dim(i).isSymbolic()) {
+                        symbols.putIfAbsent(declared.dim(i).param(), dims[i]);
+                    }
+                }
+            }
+        }
+        // NOTE: a symbol names one size everywhere (NaViT's 'seq' is shared by four inputs), so
+        // the other inputs that use a symbol just fixed take its size too.
+        for (Value in : g.inputs()) {
+            if (!fixed.containsKey(in.name()) && in.type() instanceof ValueType.TensorType t && t.shape() != null) {
+                List<Dim> dims = new ArrayList<>();
+                boolean changed = false;
+                for (Dim d : t.shape().dims()) {
+                    Long size = d.isSymbolic() ? symbols.get(d.param()) : null;
+                    dims.add(size == null ? d : Dim.of(size));
+                    changed |= size != null;
+                }
+                if (changed) {
+                    in.setType(t.withShape(Shape.of(dims)));
+                }
+            }
         }
         InferenceResult inferred = ShapeInference.infer(model);
         List<Value> declaredValues = new ArrayList<>(g.outputs());

@@ -204,4 +204,13 @@ class ExportCommandTest {
         assertTrue(r.err().contains("GroupNormalization (changed at opset 21)"), r.err());
         assertEquals(List.of("gn.onnx"), filesIn(dir));
     }
+
+    @Test
+    void fixingOneInputFixesTheInputsThatShareItsSymbol() throws Exception {
+        Path out = dir.resolve("navit.ort");
+        CliRun r = CliRun.of("export", reference("navit").toString(), "-o", out.toString(), "--fix-shape", "patches=16x49");
+        assertEquals(0, r.exitCode(), r.err());
+        assertTrue(r.out().contains("patches [16, 49], pos_y [16], pos_x [16], image_ids [16]"), r.out());
+        assertTrue(Files.size(out) > 0);
+    }
 }
