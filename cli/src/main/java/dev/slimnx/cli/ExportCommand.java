@@ -80,6 +80,9 @@ public final class ExportCommand implements Callable<Integer> {
     @Spec
     CommandSpec spec;
 
+    /** Applied to a copy of the model just before it is written; tests replace it to break the round trip. */
+    java.util.function.UnaryOperator<Model> beforeWrite = java.util.function.UnaryOperator.identity();
+
     @Parameters(index = "0", paramLabel = "MODEL", description = "the ONNX model to export")
     Path input;
 
@@ -180,12 +183,13 @@ public final class ExportCommand implements Callable<Integer> {
         Path tmp = fmt.equals("ort") ? ortTemp(output) : AtomicFiles.temp(output);
         Path configTarget = output.toAbsolutePath().resolveSibling(OPERATOR_CONFIG);
         Path configTmp = null;
+        Model toWrite = beforeWrite.apply(model.copy());
         try {
             if (fmt.equals("onnx")) {
-                OnnxWriter.write(model, tmp, ExternalDataPolicy.inline());
+                OnnxWriter.write(toWrite, tmp, ExternalDataPolicy.inline());
             } else {
                 try {
-                    ModelRunner.writeOrtFormat(model, ORT_LEVEL, tmp);
+                    ModelRunner.writeOrtFormat(toWrite, ORT_LEVEL, tmp);
                 } catch (RuntimeFailure e) {
                     throw new UserError(input + ": ONNX Runtime cannot convert it: " + firstLine(e.getMessage()));
                 }

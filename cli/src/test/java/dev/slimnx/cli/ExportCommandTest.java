@@ -213,4 +213,30 @@ class ExportCommandTest {
         assertTrue(r.out().contains("patches [16, 49], pos_y [16], pos_x [16], image_ids [16]"), r.out());
         assertTrue(Files.size(out) > 0);
     }
+
+    @Test
+    void outputsThatDifferAfterTheRoundTripExitOneAndLeaveNothing() throws Exception {
+        Path model = erfModel();
+        picocli.CommandLine.IFactory nudging = new picocli.CommandLine.IFactory() {
+            @Override
+            public <K> K create(Class<K> cls) throws Exception {
+                K made = picocli.CommandLine.defaultFactory().create(cls);
+                if (made instanceof ExportCommand c) {
+                    c.beforeWrite = m -> {
+                        Value w = m.graph().initializer("w");
+                        float[] v = w.initializer().toFloatArray();
+                        v[0] += 0.5f;
+                        m.graph().setInitializerData(w, dev.slimnx.graph.tensor.Tensor.ofFloats("w", w.initializer().dims(), v));
+                        return m;
+                    };
+                }
+                return made;
+            }
+        };
+        CliRun r = CliRun.with(nudging, "export", model.toString(), "-o", dir.resolve("erf.ort").toString());
+        assertEquals(1, r.exitCode(), r.out() + r.err());
+        assertTrue(r.err().contains("the exported model's outputs differ from"), r.err());
+        assertTrue(r.err().contains("values outside the tolerance"), r.err());
+        assertEquals(List.of("erf.onnx"), filesIn(dir));
+    }
 }
