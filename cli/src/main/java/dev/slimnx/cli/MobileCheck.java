@@ -37,6 +37,12 @@ final class MobileCheck {
             "MatMulInteger", "ConvInteger", "DynamicQuantizeLinear", "DynamicQuantizeMatMul", "MatMulIntegerToFloat",
             "MatMulNBits", "QuantizeLinear", "DequantizeLinear");
 
+    /** Table notes whose conditions the columns (constant inputs, ranks) already check in full. */
+    private static final Set<String> CHECKED_NOTES = Set.of("Only 2D pool", "Only 2D conv; weights and bias constant",
+            "Scales and zero points constant", "Axes input constant", "Only 1D/2D conv; bias constant", "Input B constant",
+            "starts/ends/axes/steps constant", "splits constant if given", "Only 2D resize",
+            "Only 2D conv; weights, bias, scales and zero points constant", "Only 2D pool; scales and zero points constant");
+
     private MobileCheck() {
     }
 
@@ -61,9 +67,10 @@ final class MobileCheck {
      * @param partitions runs of taken nodes in topological order
      * @param perOp by op type: [nodes, taken]
      * @param refusals the nodes not taken, in topological order
+     * @param caveats by op taken: the table's condition that slimnx does not check (e.g. Clip's range)
      */
     record Verdict(MobileSupport support, int nodes, int taken, int partitions, Map<String, int[]> perOp,
-                   List<Refusal> refusals) {
+                   List<Refusal> refusals, Map<String, String> caveats) {
     }
 
     /** @param verdicts one per provider asked */
@@ -85,6 +92,7 @@ final class MobileCheck {
                     v.refusals().stream().filter(r -> r.op().equals(op)).forEach(r -> why.add(r.reason() + " -> " + r.fix()));
                     out.printf("  %-22s %6d %6d  %s%n", op, c[0], c[1], String.join("; ", why));
                 }
+                v.caveats().forEach((op, note) -> out.printf("  caveat, not checked: %s: %s%n", op, note));
                 out.println("  table: " + v.support().source());
             }
         }
@@ -102,17 +110,26 @@ final class MobileCheck {
                 m.put("partitions", v.partitions());
                 m.put("partitioning", "maximal runs of taken nodes in topological order");
                 List<Object> ops = new ArrayList<>();
-                v.perOp().forEach((op, c) -> ops.add(Map.of("op", op, "nodes", c[0], "taken", c[1])));
+                v.perOp().forEach((op, c) -> ops.add(ordered("op", op, "nodes", c[0], "taken", c[1])));
                 m.put("ops", ops);
                 List<Object> refused = new ArrayList<>();
                 for (Refusal r : v.refusals()) {
-                    refused.add(Map.of("node", r.node(), "op", r.op(), "reason", r.reason(), "detail", r.detail(),
+                    refused.add(ordered("node", r.node(), "op", r.op(), "reason", r.reason(), "detail", r.detail(),
                             "fix", r.fix()));
                 }
                 m.put("not_taken", refused);
+                m.put("caveats_not_checked", v.caveats());
                 list.add(m);
             }
             return Map.of("check_mobile", list);
+        }
+
+        private static Map<String, Object> ordered(Object... kv) {
+            Map<String, Object> m = new LinkedHashMap<>();
+            for (int i = 0; i < kv.length; i += 2) {
+                m.put((String) kv[i], kv[i + 1]);
+            }
+            return m;
         }
     }
 
@@ -127,6 +144,7 @@ final class MobileCheck {
         List<Verdict> verdicts = new ArrayList<>();
         for (MobileSupport s : providers) {
             Map<String, int[]> perOp = new LinkedHashMap<>();
+            Map<String, String> caveats = new java.util.TreeMap<>();
             List<Refusal> refusals = new ArrayList<>();
             int taken = 0;
             int partitions = 0;
@@ -137,6 +155,10 @@ final class MobileCheck {
                 c[0]++;
                 Refusal r = check(model, types, s, n, op);
                 if (r == null) {
+                    MobileSupport.Rule rule = s.rules().get(n.isOnnxDomain() ? "ai.onnx:" + n.opType() : op);
+                    if (!rule.note().isEmpty() && !CHECKED_NOTES.contains(rule.note())) {
+                        caveats.put(op, rule.note());
+                    }
                     c[1]++;
                     taken++;
                     if (!inRun) {
@@ -148,7 +170,7 @@ final class MobileCheck {
                     inRun = false;
                 }
             }
-            verdicts.add(new Verdict(s, nodes.size(), taken, partitions, perOp, refusals));
+            verdicts.add(new Verdict(s, nodes.size(), taken, partitions, perOp, refusals, caveats));
         }
         return new Result(verdicts);
     }
