@@ -90,9 +90,9 @@ public final class ExportCommand implements Callable<Integer> {
             description = "the file to write (.ort for --format ort); required unless only --check-mobile is asked")
     Path output;
 
-    @Option(names = "--format", paramLabel = "ort|onnx", defaultValue = "ort",
-            description = "ort: ONNX Runtime Mobile's flatbuffer format, optimized at the basic level (default);"
-                    + " onnx: the model itself")
+    @Option(names = "--format", paramLabel = "ort|onnx",
+            description = "ort: ONNX Runtime Mobile's flatbuffer format, optimized at the basic level; onnx: the model"
+                    + " itself (default: onnx when OUT ends in .onnx, else ort)")
     String format;
 
     @Option(names = "--fix-shape", paramLabel = "NAME=D1xD2...",
@@ -118,7 +118,9 @@ public final class ExportCommand implements Callable<Integer> {
 
     @Override
     public Integer call() throws Exception {
-        String fmt = format.toLowerCase(Locale.ROOT);
+        String fmt = format != null ? format.toLowerCase(Locale.ROOT)
+                : output != null && output.getFileName().toString().toLowerCase(Locale.ROOT).endsWith(".onnx") ? "onnx"
+                : "ort";
         if (!fmt.equals("ort") && !fmt.equals("onnx")) {
             throw new UserError("--format must be ort or onnx, got '" + format + "'");
         }
@@ -135,6 +137,14 @@ public final class ExportCommand implements Callable<Integer> {
         Map<String, long[]> fixed = parseFixShapes(fixShapes);
         if (output != null) {
             OutputFiles.check(input, output, force);
+            // NOTE: ONNX Runtime picks the format of a model it loads from a path by the extension,
+            // so a name that says the other format would make the file fail to load on the phone.
+            boolean ortName = output.getFileName().toString().toLowerCase(Locale.ROOT).endsWith(".ort");
+            if (ortName != fmt.equals("ort")) {
+                throw new UserError(output + ": --format " + fmt + " writes " + (fmt.equals("ort")
+                        ? "an ORT-format file; name it *.ort" : "ONNX; a *.ort name would make ONNX Runtime read it as"
+                        + " ORT format") + " (ONNX Runtime picks the format by the extension)");
+            }
         }
         if (report != null) {
             OutputFiles.check(input, report, false);

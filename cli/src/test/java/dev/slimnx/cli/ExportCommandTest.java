@@ -152,9 +152,11 @@ class ExportCommandTest {
                 {"export", vit.toString(), "-o", out.toString(), "--fix-shape", "input=1x3x28x28"},
                 {"export", vit.toString(), "-o", out.toString(), "--check-mobile", "nnapi,tpu"},
                 {"export", vit.toString(), "-o", out.toString(), "--format", "tflite"},
+                {"export", vit.toString(), "-o", dir.resolve("out.onnx").toString(), "--format", "ort"},
         };
         String[] expected = {"missing.onnx: no such file", "--fix-shape wants NAME=D1xD2", "not an input of",
-                "gives 3 at axis 1", "unknown execution provider 'tpu'; known: nnapi, coreml", "--format must be ort or onnx"};
+                "gives 3 at axis 1", "unknown execution provider 'tpu'; known: nnapi, coreml", "--format must be ort or onnx",
+                "out.onnx: --format ort writes an ORT-format file; name it *.ort"};
         for (int i = 0; i < cases.length; i++) {
             CliRun r = CliRun.of(cases[i]);
             assertEquals(2, r.exitCode(), String.join(" ", cases[i]) + ": " + r.err());
