@@ -19,6 +19,13 @@ import dev.slimnx.runtime.ModelRunner;
 import dev.slimnx.runtime.OptimizationLevel;
 import dev.slimnx.runtime.RunOptions;
 import dev.slimnx.runtime.RuntimeFailure;
+import dev.slimnx.reference.ReferenceModel;
+import dev.slimnx.reference.ReferenceModels;
+import dev.slimnx.validate.data.Batch;
+import dev.slimnx.validate.data.DataSpec;
+import dev.slimnx.validate.data.Dataset;
+import dev.slimnx.validate.data.Datasets;
+import dev.slimnx.validate.data.ImagePreprocessing;
 import dev.slimnx.validate.report.Reports;
 import java.io.IOException;
 import java.io.PrintWriter;
@@ -222,7 +229,8 @@ public final class ExportCommand implements Callable<Integer> {
                 out.printf("wrote %s (the operators a reduced ONNX Runtime build needs for it)%n", configTarget);
             }
             out.printf("round trip: ONNX Runtime loaded %s; outputs match %s within rtol %.0e / atol %.0e on %d random"
-                    + " input sets%n", output.getFileName(), input.getFileName(), RTOL, ATOL, ROUND_TRIP_RUNS);
+                    + " input sets%s%n", output.getFileName(), input.getFileName(), RTOL, ATOL, ROUND_TRIP_RUNS,
+                    realImages == 0 ? "" : " and " + realImages + " test image" + (realImages == 1 ? "" : "s"));
             return ExitCode.OK;
         } finally {
             Files.deleteIfExists(tmp);
@@ -401,8 +409,9 @@ public final class ExportCommand implements Callable<Integer> {
     // ---- round trip ----
 
     /**
-     * Runs the input model and the written file on the same random inputs (symbolic dims at the
-     * sizes {@code --fix-shape} gave, others 1) and compares every output.
+     * Runs the input model and the written file on the same inputs and compares every output: for
+     * a reference model a batch of its test images, then random inputs (symbolic dims at the sizes
+     * {@code --fix-shape} gave, others 1).
      *
      * @return one line per problem; empty when everything matched
      */
@@ -412,8 +421,19 @@ public final class ExportCommand implements Callable<Integer> {
         try (ModelRunner a = ModelRunner.open(original, options);
              ModelRunner b = ModelRunner.open(written, options)) {
             SplittableRandom random = new SplittableRandom(seed);
-            for (int run = 0; run < ROUND_TRIP_RUNS && problems.isEmpty(); run++) {
-                Map<String, Tensor> feeds = randomFeeds(exported, random);
+            List<Map<String, Tensor>> inputSets = new ArrayList<>();
+            Map<String, Tensor> real = referenceImages(exported);
+            if (real != null) {
+                inputSets.add(real);
+                realImages = (int) real.values().iterator().next().dims()[0];
+            }
+            for (int run = 0; run < ROUND_TRIP_RUNS; run++) {
+                inputSets.add(randomFeeds(exported, random));
+            }
+            for (Map<String, Tensor> feeds : inputSets) {
+                if (!problems.isEmpty()) {
+                    break;
+                }
                 Map<String, Tensor> expected = a.run(feeds);
                 Map<String, Tensor> actual = b.run(feeds);
                 for (Map.Entry<String, Tensor> e : expected.entrySet()) {
@@ -427,6 +447,51 @@ public final class ExportCommand implements Callable<Integer> {
             problems.add("ONNX Runtime: " + firstLine(e.getMessage()));
         }
         return problems;
+    }
+
+    /** Test images the round trip compared on (0 when the input is not a reference model). */
+    private int realImages;
+
+    /**
+     * For a reference model with one image input: a batch of its committed test images, as big as
+     * the exported input's batch dim allows (8 when it is symbolic); otherwise null.
+     */
+    private Map<String, Tensor> referenceImages(Model exported) {
+        try {
+            ReferenceModels registry = ReferenceModels.locate();
+            java.util.Optional<ReferenceModel> ref = registry.identify(input);
+            List<Value> inputs = exported.graph().inputs().stream().filter(v -> !v.isInitializer()).toList();
+            // NOTE: the committed test images are the classifiers' inputs; DETR's canvases and
+            // NaViT's packed stream are built from them differently, so those use random inputs only.
+            if (ref.isEmpty() || inputs.size() != 1 || ref.get().inputs().size() != 1
+                    || ref.get().task() == ReferenceModel.Task.PACKED || ref.get().task() == ReferenceModel.Task.DETECTION) {
+                return null;
+            }
+            ReferenceModel.Preprocessing p = ref.get().inputs().get(0).preprocessing();
+            DataSpec spec = DataSpec.images(registry.dataFile("test_images"), "test",
+                    new ImagePreprocessing(p.scale(), p.mean(), p.std()));
+            Shape shape = inputs.get(0).shape();
+            int batch = shape != null && shape.rank() > 0 && shape.dim(0).isKnown() ? (int) shape.dim(0).value() : 8;
+            try (Dataset d = Datasets.open(spec, exported, "test")) {
+                Batch first = d.next(batch);
+                if (first == null || first.size() != batch || first.inputs().size() != 1) {
+                    return null;
+                }
+                long[] dims = first.inputs().values().iterator().next().dims();
+                if (shape == null || dims.length != shape.rank()) {
+                    return null;
+                }
+                for (int i = 1; i < dims.length; i++) {
+                    if (shape.dim(i).isKnown() && shape.dim(i).value() != dims[i]) {
+                        return null;
+                    }
+                }
+                return Map.of(inputs.get(0).name(), first.inputs().values().iterator().next());
+            }
+        } catch (IOException | RuntimeException e) {
+            // NOTE: real images are a bonus over the random inputs; without them the check still runs
+            return null;
+        }
     }
 
     /** Standard normal floats, zero integers (indices stay in range), as validate's synthetic data. */

@@ -44,6 +44,8 @@ class ExportCommandTest {
             CliRun r = CliRun.of("export", m.file().toString(), "-o", out.toString(), "--format", "ort");
             assertEquals(0, r.exitCode(), m.name() + ": " + r.err());
             assertTrue(r.out().contains("round trip: ONNX Runtime loaded " + m.name() + ".ort"), r.out());
+            boolean images = m.task() != ReferenceModel.Task.PACKED && m.task() != ReferenceModel.Task.DETECTION;
+            assertEquals(images, r.out().contains("and 8 test images"), r.out());
             assertTrue(r.out().contains("optimization level basic"), r.out());
             assertEquals(java.util.Set.of(ExportCommand.OPERATOR_CONFIG, m.name() + ".ort"), java.util.Set.copyOf(filesIn(folder)));
             // an ORT-format file is a flatbuffer whose file identifier (bytes 4..7) is "ORTM"
@@ -61,6 +63,7 @@ class ExportCommandTest {
                 "--fix-shape", "input=1x1x28x28");
         assertEquals(0, r.exitCode(), r.err());
         assertTrue(r.out().contains("fixed input shapes: input [1, 1, 28, 28]"), r.out());
+        assertTrue(r.out().contains("on 2 random input sets and 1 test image"), r.out());
         Model m = OnnxReader.read(out);
         assertTrue(m.graph().inputs().get(0).shape().isStatic());
         assertTrue(m.graph().outputs().get(0).shape().isStatic(), m.graph().outputs().get(0).shape().toString());
