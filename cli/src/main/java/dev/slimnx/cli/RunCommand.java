@@ -142,8 +142,8 @@ public final class RunCommand implements Callable<Integer> {
         for (Recipe.Step step : recipe.steps()) {
             CommandLine command = SlimnxCommand.commandLine().getSubcommands().get(step.kind());
             if (command == null) {
-                // NOTE: the extension point of steps whose command is not in this build (export is
-                // being written): once SlimnxCommand lists it, the step runs with no change here
+                // NOTE: every kind in Recipe.KINDS names a command of SlimnxCommand; a kind added to
+                // the list before its command is refused here rather than failing mid-recipe
                 throw recipe.error(step.path(), "slimnx " + step.kind() + " is not available yet in this build");
             }
             CommandSpec target = command.getCommandSpec();

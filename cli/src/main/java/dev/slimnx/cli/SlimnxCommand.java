@@ -8,8 +8,9 @@ import picocli.CommandLine.Command;
         description = "Compresses and converts vision-transformer ONNX models, and proves what each rewrite did.",
         subcommands = {InspectCommand.class, ConvertCommand.class, OptimizeCommand.class, QuantizeCommand.class,
                 PruneCommand.class, FinetuneCommand.class, ValidateCommand.class, ReferenceCommand.class,
-                BenchCommand.class,
+                ExportCommand.class,
                 RunCommand.class,
+                BenchCommand.class,
                 CommandLine.HelpCommand.class})
 public final class SlimnxCommand implements Runnable {
     @CommandLine.Spec

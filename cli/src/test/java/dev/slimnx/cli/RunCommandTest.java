@@ -113,14 +113,22 @@ class RunCommandTest {
             assertTrue(r.err().contains(file + ": " + cases[i][1]), cases[i][0] + " -> " + r.err());
             assertFalse(Files.exists(dir.resolve("bad" + i + ".out")), "an output folder was created for " + cases[i][0]);
         }
-        if (!SlimnxCommand.commandLine().getSubcommands().containsKey("export")) {
-            CliRun r = CliRun.of("run", recipe("export", "model: {reference: vit}\nsteps:\n  - export: {format: ort}\n")
-                    .toString());
-            assertEquals(ExitCode.BAD_INPUT, r.exitCode());
-            assertTrue(r.err().contains("export.yaml: steps[0].export: slimnx export is not available yet"), r.err());
-        }
         CliRun r = CliRun.of("run", recipe("nomodel", "model: missing.onnx\nsteps: [optimize]\n").toString());
         assertEquals(ExitCode.BAD_INPUT, r.exitCode());
         assertTrue(r.err().contains("nomodel.yaml: model: " + dir.resolve("missing.onnx") + ": no such file"), r.err());
+    }
+
+    @Test
+    void anExportStepWritesTheOrtFileAndItsOperatorConfig() throws Exception {
+        Path file = recipe("phone", "model: {reference: vit}\nsteps:\n  - optimize\n"
+                + "  - export: {format: ort, fix-shape: [input=1x1x28x28]}\n");
+        CliRun r = CliRun.of("run", file.toString());
+        assertEquals(ExitCode.OK, r.exitCode(), r.err());
+        Path out = dir.resolve("phone.out");
+        byte[] ort = Files.readAllBytes(out.resolve("02-export.ort"));
+        // an ORT flatbuffer carries the file identifier "ORTM" at bytes 4..8
+        assertEquals("ORTM", new String(ort, 4, 4, java.nio.charset.StandardCharsets.US_ASCII));
+        assertTrue(Files.readString(out.resolve("required_operators.config")).contains("ai.onnx;"));
+        assertTrue(Files.readString(out.resolve("summary.md")).contains("02-export.ort"));
     }
 }

@@ -162,6 +162,41 @@ public final class ModelRunner implements AutoCloseable {
     }
 
     /**
+     * The session option that makes ONNX Runtime save the optimized model as an ORT-format
+     * (flatbuffer) file, the format of ONNX Runtime Mobile, instead of ONNX
+     * ({@code kOrtSessionOptionsConfigSaveModelFormat} in onnxruntime_session_options_config_keys.h).
+     */
+    static final String SAVE_MODEL_FORMAT_KEY = "session.save_model_format";
+
+    /**
+     * Converts a model to ONNX Runtime's ORT format: ONNX Runtime loads it, optimizes it at the
+     * given level on the CPU provider and serializes what it would run. This is what ONNX
+     * Runtime's own {@code convert_onnx_models_to_ort} tool does, through the same session options.
+     *
+     * @param model the model (without external data)
+     * @param level the graph optimization level baked into the file; {@link OptimizationLevel#BASIC}
+     *     is the one that keeps the file portable (only ONNX ops, no CPU-specific fusions or layouts)
+     * @param target where to write the .ort file
+     * @throws RuntimeFailure if ONNX Runtime refuses the model
+     * @throws IllegalArgumentException if the model needs external data
+     */
+    public static void writeOrtFormat(Model model, OptimizationLevel level, Path target) {
+        if (needsFile(model)) {
+            throw new IllegalArgumentException("writeOrtFormat takes models without external data");
+        }
+        byte[] bytes = OnnxWriter.toBytes(model);
+        String out = target.toAbsolutePath().toString();
+        RunOptions options = new RunOptions(ExecutionProvider.CPU, 1, level);
+        try (ModelRunner ignored = create(nameOf(model), options, null, opts -> {
+            opts.addConfigEntry(SAVE_MODEL_FORMAT_KEY, "ORT");
+            opts.setOptimizedModelFilePath(out);
+            return Ort.env().createSession(bytes, opts);
+        })) {
+            // the session wrote the file while it was created
+        }
+    }
+
+    /**
      * @return true if models can run on CUDA here (GPU build, GPU present, CUDA libraries found)
      * @see ExecutionProvider#unavailableReason()
      */

@@ -366,4 +366,31 @@ class ModelRunnerTest {
         assertEquals(java.util.List.of("Relu"), optimized.graph().nodes().stream().map(n -> n.opType()).toList(),
                 "basic level removes Identity nodes");
     }
+
+    @Test
+    void writesTheOrtFormatThatOnnxRuntimeLoadsBack(@org.junit.jupiter.api.io.TempDir java.nio.file.Path dir)
+            throws Exception {
+        GraphBuilder g = new GraphBuilder(17, 3);
+        Value x = g.input("x", DataType.FLOAT, 1, IN);
+        g.output(g.op("Relu", g.op("Identity", x)), DataType.FLOAT, 1, IN);
+        Model model = g.build();
+        Path out = dir.resolve("m.ort");
+        ModelRunner.writeOrtFormat(model, OptimizationLevel.BASIC, out);
+        byte[] head = new byte[8];
+        try (var in = Files.newInputStream(out)) {
+            assertEquals(8, in.readNBytes(head, 0, 8));
+        }
+        // a flatbuffer whose file identifier (bytes 4..7) is ORT's "ORTM", not an ONNX protobuf
+        assertEquals("ORTM", new String(head, 4, 4, StandardCharsets.US_ASCII));
+        float[] values = new float[IN];
+        for (int i = 0; i < IN; i++) {
+            values[i] = i - IN / 2f;
+        }
+        Tensor feed = Tensor.ofFloats("x", new long[] {1, IN}, values);
+        try (ModelRunner a = ModelRunner.open(model, RunOptions.reference());
+             ModelRunner b = ModelRunner.open(out, RunOptions.reference())) {
+            assertAllClose(a.run(Map.of("x", feed)).get(model.graph().outputs().get(0).name()),
+                    b.run(Map.of("x", feed)).get(model.graph().outputs().get(0).name()), 0, 0);
+        }
+    }
 }
