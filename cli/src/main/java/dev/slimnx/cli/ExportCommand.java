@@ -15,22 +15,21 @@ import dev.slimnx.graph.tensor.Dim;
 import dev.slimnx.graph.tensor.Shape;
 import dev.slimnx.graph.tensor.Tensor;
 import dev.slimnx.graph.tensor.ValueType;
+import dev.slimnx.reference.ReferenceModel;
+import dev.slimnx.reference.ReferenceModels;
 import dev.slimnx.runtime.ModelRunner;
 import dev.slimnx.runtime.OptimizationLevel;
 import dev.slimnx.runtime.RunOptions;
 import dev.slimnx.runtime.RuntimeFailure;
-import dev.slimnx.reference.ReferenceModel;
-import dev.slimnx.reference.ReferenceModels;
 import dev.slimnx.validate.data.Batch;
 import dev.slimnx.validate.data.DataSpec;
 import dev.slimnx.validate.data.Dataset;
 import dev.slimnx.validate.data.Datasets;
 import dev.slimnx.validate.data.ImagePreprocessing;
+import dev.slimnx.validate.data.SyntheticDataset;
 import dev.slimnx.validate.report.Reports;
 import java.io.IOException;
 import java.io.PrintWriter;
-import java.nio.ByteBuffer;
-import java.nio.ByteOrder;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -512,20 +511,7 @@ public final class ExportCommand implements Callable<Integer> {
                 Dim d = s.dim(i);
                 dims[i] = d.isKnown() && d.value() > 0 ? d.value() : 1;
             }
-            int count = Math.toIntExact(Tensor.elementCount(dims));
-            ByteBuffer buf = ByteBuffer.allocate(Math.toIntExact(type.byteSize(count))).order(ByteOrder.LITTLE_ENDIAN);
-            for (int i = 0; i < count; i++) {
-                switch (type) {
-                    case FLOAT -> buf.putFloat((float) random.nextGaussian());
-                    case DOUBLE -> buf.putDouble(random.nextGaussian());
-                    case FLOAT16 -> buf.putShort(Float.floatToFloat16((float) random.nextGaussian()));
-                    default -> {
-                        // integers, bool and bfloat16 stay zero
-                    }
-                }
-            }
-            buf.position(0);
-            feeds.put(in.name(), Tensor.ofRaw(in.name(), type, dims, buf));
+            feeds.put(in.name(), SyntheticDataset.randomTensor(in.name(), type, dims, random));
         }
         return feeds;
     }

@@ -128,13 +128,21 @@ public final class SyntheticDataset implements Dataset {
                 }
                 dims[0] = n;
             }
-            inputs.put(in.name(), random(in.name(), in.elemType(), dims));
+            inputs.put(in.name(), randomTensor(in.name(), in.elemType(), dims, random));
         }
         served += n;
         return new Batch(inputs, null, n);
     }
 
-    private Tensor random(String name, DataType type, long[] dims) {
+    /**
+     * @param name the tensor's name
+     * @param type its element type
+     * @param dims its shape
+     * @param random the source
+     * @return standard normal floats (float, double, float16, bfloat16); integers and bools zero,
+     *     so that index inputs stay in range
+     */
+    public static Tensor randomTensor(String name, DataType type, long[] dims, SplittableRandom random) {
         int count = Math.toIntExact(Tensor.elementCount(dims));
         ByteBuffer buf = ByteBuffer.allocate(Math.toIntExact(type.byteSize(count))).order(ByteOrder.LITTLE_ENDIAN);
         for (int i = 0; i < count; i++) {
