@@ -15,14 +15,11 @@ build:
 test:
 	$(MVN) verify
 
-## demo: build, then run the main job on the embedded reference models. Until the full demo
-## pipeline exists (fold, prune, quantize, validate, export) it lists the reference models,
-## inspects the ViT and optimizes it losslessly, verifying the result (output in demo-out/).
+## demo: build, then run the main job: `slimnx demo` on the embedded ViT (optimize, Taylor prune
+## FFN 4 -> 2 with distillation, static INT8, validate against the original, export ORT); output
+## and the recipe that ran in slimnx-demo/.
 demo: build
-	./slimnx reference list
-	./slimnx inspect "$$(./slimnx reference path vit)"
-	mkdir -p demo-out
-	./slimnx optimize "$$(./slimnx reference path vit)" -o demo-out/vit-optimized.onnx --verify --force
+	./slimnx demo --out slimnx-demo
 
 clean:
 	$(MVN) -q clean

@@ -368,6 +368,20 @@ public final class RunCommand implements Callable<Integer> {
                         failed.add(g.get("expression").asText());
                     }
                 });
+                List<Map<String, Object>> latency = new ArrayList<>();
+                JsonNode runs = report.get("latency");
+                if (runs != null && runs.isArray()) {
+                    runs.forEach(l -> {
+                        if (l.hasNonNull("p50_speedup")) {
+                            Map<String, Object> one = new LinkedHashMap<>();
+                            one.put("batch", l.get("batch").asInt());
+                            one.put("p50_speedup", l.get("p50_speedup").asDouble());
+                            one.put("verdict", l.path("verdict").asText());
+                            latency.add(one);
+                        }
+                    });
+                }
+                row.put("latency", latency);
                 row.put("gates", report.get("gates").size());
                 row.put("gates_failed", failed);
             }
@@ -411,8 +425,8 @@ public final class RunCommand implements Callable<Integer> {
         md.append("# Recipe ").append(recipe.name()).append("\n\n");
         md.append("Model `").append(recipe.model()).append("`, seed ").append(recipe.seed()).append(", exit code ")
                 .append(exit).append(exit == ExitCode.GATE_FAILED ? " (a gate failed)" : "").append(".\n\n");
-        md.append("| step | model | params | MACs | size | top-1 | gates | time (s) |\n");
-        md.append("| --- | --- | ---: | ---: | ---: | ---: | --- | ---: |\n");
+        md.append("| step | model | params | MACs | size | top-1 | p50 speed-up vs baseline | gates | time (s) |\n");
+        md.append("| --- | --- | ---: | ---: | ---: | ---: | --- | --- | ---: |\n");
         for (Map<String, Object> r : rows) {
             Object top1 = r.get("top1");
             Object gates = r.get("gates");
@@ -422,11 +436,25 @@ public final class RunCommand implements Callable<Integer> {
                     .append(" | ").append(r.containsKey("macs") ? Format.count((long) r.get("macs")) : "")
                     .append(" | ").append(Format.bytes((long) r.get("bytes")))
                     .append(" | ").append(top1 == null ? "" : String.format(Locale.ROOT, "%.4f", (double) top1))
+                    .append(" | ").append(speedups(r.get("latency")))
                     .append(" | ").append(gates == null ? "" : ((List<?>) r.get("gates_failed")).isEmpty()
                             ? "passed" : "failed: " + String.join("; ", castStrings(r.get("gates_failed"))))
                     .append(" | ").append(r.getOrDefault("seconds", "")).append(" |\n");
         }
         Files.writeString(dir.resolve("summary.md"), md.toString());
+    }
+
+    /** @return "1.63× @32, 1.21× @1" from a validate row's latency list, or empty */
+    private static String speedups(Object latency) {
+        if (!(latency instanceof List<?> runs)) {
+            return "";
+        }
+        List<String> parts = new ArrayList<>();
+        for (Object o : runs) {
+            Map<?, ?> m = (Map<?, ?>) o;
+            parts.add(String.format(Locale.ROOT, "%.2f× @%s", (double) m.get("p50_speedup"), m.get("batch")));
+        }
+        return String.join(", ", parts);
     }
 
     private static List<String> castStrings(Object list) {

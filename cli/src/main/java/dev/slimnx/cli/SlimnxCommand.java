@@ -9,7 +9,7 @@ import picocli.CommandLine.Command;
         subcommands = {InspectCommand.class, ConvertCommand.class, OptimizeCommand.class, QuantizeCommand.class,
                 PruneCommand.class, FinetuneCommand.class, ValidateCommand.class, ReferenceCommand.class,
                 ExportCommand.class,
-                RunCommand.class,
+                RunCommand.class, DemoCommand.class,
                 BenchCommand.class,
                 CommandLine.HelpCommand.class})
 public final class SlimnxCommand implements Runnable {
