@@ -1,9 +1,7 @@
 package dev.slimnx.passes.prune;
 
-import dev.slimnx.graph.Model;
 import dev.slimnx.graph.Node;
 import dev.slimnx.passes.GraphEdits;
-import dev.slimnx.passes.PassContext;
 import dev.slimnx.passes.PassDescriptor;
 import dev.slimnx.passes.PassOption;
 import java.util.ArrayList;
@@ -31,7 +29,7 @@ import java.util.Objects;
  * below {@code H} heads is left alone; a model without Q·Kᵀ products (MobileViTv2) is refused. In
  * the report, a group's {@code inputWidth} is the per-head dim.
  */
-public final class HeadPass extends PruningPass {
+public final class HeadPass extends AttentionWidthPass {
     /** The pass id. */
     public static final String ID = "prune-heads";
 
@@ -87,8 +85,6 @@ public final class HeadPass extends PruningPass {
         return false;
     }
 
-    private final AttentionPruning.Options options;
-
     /**
      * @param heads H, at least 1
      * @param criterion how heads are scored
@@ -96,27 +92,17 @@ public final class HeadPass extends PruningPass {
      * @throws IllegalArgumentException for D below 1
      */
     public HeadPass(int heads, FfnRatioPass.Criterion criterion, ImportanceData data) {
-        this(new AttentionPruning.Options(check(heads), criterion, MagnitudeImportance.Norm.L1, 0, data, 0,
+        this(new AttentionPruning.Options(checkKeep("heads", heads), criterion, MagnitudeImportance.Norm.L1, 0, data, 0,
                 ScoreNormalization.MAX));
     }
 
     HeadPass(AttentionPruning.Options options) {
-        super(ID, "attention layers pruned", "heads removed");
-        this.options = Objects.requireNonNull(options, "options");
-        check(options.keep());
-    }
-
-    private static int check(int heads) {
-        if (heads < 1) {
-            throw new IllegalArgumentException("heads must be at least 1, got " + heads);
-        }
-        return heads;
+        super(ID, "attention layers pruned", "heads removed", "heads", options, GROUPING);
     }
 
     /** @return this pass with another seed for random importance */
     public HeadPass withSeed(long seed) {
-        return new HeadPass(new AttentionPruning.Options(options.keep(), options.criterion(), options.norm(), seed,
-                options.data(), options.calibBatches(), options.normalization()));
+        return new HeadPass(withSeedOptions(seed));
     }
 
     /**
@@ -131,27 +117,5 @@ public final class HeadPass extends PruningPass {
         return new PassDescriptor(ID, "remove whole attention heads (Q, K, V and output-projection rows), keeping "
                 + "the most important", false, OPTIONS,
                 o -> new HeadPass(AttentionPruning.Options.parse(ID, "heads", o, data)));
-    }
-
-
-    @Override
-    public void requires(Model model) {
-        AttentionPruning.requires(ID, options, model);
-    }
-
-
-
-    /**
-     * Runs the pass and reports in detail.
-     *
-     * @param model the model, pruned in place
-     * @param context seed and runtime for Taylor importance
-     * @return what was pruned, refused and left, with params and MACs before and after
-     * @throws dev.slimnx.passes.PassRefusedException before any change: no attention product, or
-     *     Taylor importance without data or gradients
-     */
-    @Override
-    PruneReport pruneInPlace(Model model, PassContext context) {
-        return AttentionPruning.prune(ID, model, context, options, GROUPING);
     }
 }

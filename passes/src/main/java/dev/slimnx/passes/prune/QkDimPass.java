@@ -1,7 +1,5 @@
 package dev.slimnx.passes.prune;
 
-import dev.slimnx.graph.Model;
-import dev.slimnx.passes.PassContext;
 import dev.slimnx.passes.PassDescriptor;
 import dev.slimnx.passes.PassOption;
 import java.util.ArrayList;
@@ -32,7 +30,7 @@ import java.util.Objects;
  * alone; a model without any Q·Kᵀ product (MobileViTv2's separable attention) is refused. In the
  * report, a group's {@code inputWidth} is the product's head count.
  */
-public final class QkDimPass extends PruningPass {
+public final class QkDimPass extends AttentionWidthPass {
     /** The pass id. */
     public static final String ID = "prune-qk";
 
@@ -65,8 +63,6 @@ public final class QkDimPass extends PruningPass {
         }
     };
 
-    private final AttentionPruning.Options options;
-
     /**
      * @param qkDim D, at least 1
      * @param criterion how dims are scored
@@ -74,27 +70,17 @@ public final class QkDimPass extends PruningPass {
      * @throws IllegalArgumentException for D below 1
      */
     public QkDimPass(int qkDim, FfnRatioPass.Criterion criterion, ImportanceData data) {
-        this(new AttentionPruning.Options(check(qkDim), criterion, MagnitudeImportance.Norm.L1, 0, data, 0,
+        this(new AttentionPruning.Options(checkKeep("qk-dim", qkDim), criterion, MagnitudeImportance.Norm.L1, 0, data, 0,
                 ScoreNormalization.MAX));
     }
 
     QkDimPass(AttentionPruning.Options options) {
-        super(ID, "attention Q/K pairs pruned", "per-head dims removed");
-        this.options = Objects.requireNonNull(options, "options");
-        check(options.keep());
-    }
-
-    private static int check(int qkDim) {
-        if (qkDim < 1) {
-            throw new IllegalArgumentException("qk-dim must be at least 1, got " + qkDim);
-        }
-        return qkDim;
+        super(ID, "attention Q/K pairs pruned", "per-head dims removed", "qk-dim", options, GROUPING);
     }
 
     /** @return this pass with another seed for random importance */
     public QkDimPass withSeed(long seed) {
-        return new QkDimPass(new AttentionPruning.Options(options.keep(), options.criterion(), options.norm(), seed,
-                options.data(), options.calibBatches(), options.normalization()));
+        return new QkDimPass(withSeedOptions(seed));
     }
 
     /**
@@ -109,27 +95,5 @@ public final class QkDimPass extends PruningPass {
         return new PassDescriptor(ID, "shrink every attention's per-head Q/K dimension, keeping the most important "
                 + "dims (V untouched)", false, OPTIONS,
                 o -> new QkDimPass(AttentionPruning.Options.parse(ID, "qk-dim", o, data)));
-    }
-
-
-    @Override
-    public void requires(Model model) {
-        AttentionPruning.requires(ID, options, model);
-    }
-
-
-
-    /**
-     * Runs the pass and reports in detail.
-     *
-     * @param model the model, pruned in place
-     * @param context seed and runtime for Taylor importance
-     * @return what was pruned, refused and left, with params and MACs before and after
-     * @throws dev.slimnx.passes.PassRefusedException before any change: no attention product, or
-     *     Taylor importance without data or gradients
-     */
-    @Override
-    PruneReport pruneInPlace(Model model, PassContext context) {
-        return AttentionPruning.prune(ID, model, context, options, GROUPING);
     }
 }
