@@ -106,10 +106,10 @@ public final class ExportCommand implements Callable<Integer> {
     List<String> fixShapes = new ArrayList<>();
 
     @Option(names = "--target-opset", paramLabel = "N",
-            description = "move the model to ONNX opset N where every op used keeps its meaning (see the README)")
+            description = "move the model to ONNX opset N where every op used keeps its meaning (7..21); other ops are refused by name")
     Integer targetOpset;
 
-    @Option(names = "--check-mobile", split = ",", paramLabel = "EP[,EP...]",
+    @Option(names = "--check-mobile", split = ",", paramLabel = "EP[,EP...]", hideParamSyntax = true,
             description = "execution providers to check the exported graph against: nnapi, coreml")
     List<String> checkMobile = new ArrayList<>();
 

@@ -201,7 +201,7 @@ final class MobileCheck {
             }
         }
         for (int i : rule.constantInputs()) {
-            if (i < n.inputs().size() && n.input(i) != null && !n.input(i).name().isEmpty() && !isConstant(n.input(i))) {
+            if (i < n.inputs().size() && n.input(i) != null && !n.input(i).name().isEmpty() && !isConstant(n.input(i), s)) {
                 return new Refusal(name, op, "input " + i + " is not constant", "input '" + n.input(i).name() + "'",
                         "fold it into a constant (slimnx optimize) " + (rule.note().isEmpty() ? "" : "[" + rule.note() + "]"));
             }
@@ -223,8 +223,19 @@ final class MobileCheck {
         return null;
     }
 
-    private static boolean isConstant(Value v) {
-        return v.constant() != null || (v.producer() != null && v.producer().is("Constant"));
+    /**
+     * Whether the provider sees {@code v} as a constant. NOTE: a provider that takes
+     * DequantizeLinear takes a QDQ model as node units (DQ → op → Q), where a weight dequantized
+     * from an initializer counts as that constant initializer, quantized; ONNX Runtime keeps those
+     * DQ nodes unfolded for exactly this reason.
+     */
+    private static boolean isConstant(Value v, MobileSupport s) {
+        if (v.constant() != null || (v.producer() != null && v.producer().is("Constant"))) {
+            return true;
+        }
+        Node producer = v.producer();
+        return producer != null && producer.is("DequantizeLinear") && s.rules().containsKey("ai.onnx:DequantizeLinear")
+                && producer.inputs().stream().allMatch(in -> in == null || in.name().isEmpty() || isConstant(in, s));
     }
 
     private static String opFix(MobileSupport s, String opType) {

@@ -59,7 +59,7 @@ public final class OptimizeCommand implements Callable<Integer>, CheckedOptions 
     @Option(names = {"-o", "--output"}, paramLabel = "OUT", description = "where to write the result")
     Path output;
 
-    @Option(names = "--passes", split = ",", paramLabel = "ID[,ID...]",
+    @Option(names = "--passes", split = ",", paramLabel = "ID[,ID...]", hideParamSyntax = true,
             description = "the passes to run, in order (default: every lossless pass; see --list)")
     List<String> passIds;
 

@@ -1,6 +1,7 @@
 package dev.slimnx.cli;
 
 import dev.slimnx.graph.Model;
+import dev.slimnx.graph.io.AtomicFiles;
 import dev.slimnx.graph.io.ExternalDataPolicy;
 import dev.slimnx.graph.io.OnnxReader;
 import dev.slimnx.graph.io.OnnxWriter;
@@ -435,8 +436,7 @@ public final class PruneCommand implements Callable<Integer>, CheckedOptions {
             passes.add(toJson(r));
         }
         json.put("passes", passes);
-        Path dir = reportPath.toAbsolutePath().getParent();
-        Path tmp = Files.createTempFile(dir, "." + reportPath.getFileName(), ".tmp");
+        Path tmp = AtomicFiles.temp(reportPath);
         Files.writeString(tmp, Reports.json().writeValueAsString(json) + "\n");
         return tmp;
     }

@@ -93,10 +93,10 @@ public final class QuantizeCommand implements Callable<Integer>, CheckedOptions 
     @Option(names = "--activation-type", paramLabel = "uint8|int8", description = "static: activation type")
     String activationType;
 
-    @Option(names = "--ops", split = ",", paramLabel = "OP[,OP...]", description = "op types to quantize")
+    @Option(names = "--ops", split = ",", paramLabel = "OP[,OP...]", hideParamSyntax = true, description = "op types to quantize")
     List<String> ops;
 
-    @Option(names = "--exclude", split = ",", paramLabel = "NODE|OP[,...]", description = "nodes or op types kept in float")
+    @Option(names = "--exclude", split = ",", paramLabel = "NODE|OP[,...]", hideParamSyntax = true, description = "nodes or op types kept in float")
     List<String> exclude = new ArrayList<>();
 
     @Option(names = "--block-size", paramLabel = "32|64|128", defaultValue = "32",

@@ -32,7 +32,7 @@ public final class ReferenceEvalCommand implements Callable<Integer> {
     @Parameters(paramLabel = "NAME", description = "the model, e.g. vit")
     String name;
 
-    @Option(names = "--threads", defaultValue = "2", description = "ONNX Runtime intra-op threads (default: ${DEFAULT-VALUE})")
+    @Option(names = "--threads", defaultValue = "2", paramLabel = "N", description = "ONNX Runtime intra-op threads (default: ${DEFAULT-VALUE})")
     int threads;
 
     @Override

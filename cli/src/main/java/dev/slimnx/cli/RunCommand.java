@@ -40,10 +40,11 @@ import picocli.CommandLine.Spec;
  * remaining steps still run and the exit code is 1.
  */
 @Command(name = "run", mixinStandardHelpOptions = true,
-        description = {"Run a recipe (docs/recipes.md): a model, then optimize, prune, finetune,",
-                "quantize, validate and export steps in order, each taking the options of the",
-                "command of the same name. Writes every step's model and reports, and",
-                "summary.md/summary.json, into DIR; exits 1 when a validate step's gate fails."})
+        description = {"Run a recipe: a model and its optimize, prune, quantize, validate and export steps.",
+                "The recipe (docs/recipes.md) names a model, then optimize, prune, finetune, quantize, validate"
+                        + " and export steps in order, each taking the options of the command of the same name."
+                        + " Writes every step's model and reports, and summary.md/summary.json, into DIR; exits 1"
+                        + " when a validate step's gate fails."})
 public final class RunCommand implements Callable<Integer> {
     /** The summary's schema name. */
     static final String SCHEMA = "slimnx.recipe-summary/1";

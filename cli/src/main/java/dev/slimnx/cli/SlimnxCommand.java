@@ -10,7 +10,7 @@ import picocli.CommandLine.Command;
                 PruneCommand.class, FinetuneCommand.class, ValidateCommand.class, ReferenceCommand.class,
                 ExportCommand.class,
                 RunCommand.class, DemoCommand.class,
-                BenchCommand.class,
+                BenchCommand.class, CliReferenceCommand.class,
                 CommandLine.HelpCommand.class})
 public final class SlimnxCommand implements Runnable {
     @CommandLine.Spec

@@ -50,13 +50,14 @@ import picocli.CommandLine.Model.CommandSpec;
  * gates turn the report into exit code 1 when the candidate is not good enough.
  */
 @Command(name = "validate", mixinStandardHelpOptions = true, sortOptions = false,
-        description = {"Compare a candidate model with its baseline: accuracy, agreement, output error, latency,",
-                "size, params, MACs. Gates (--gate 'top1_drop <= 0.5') make the exit code 1 when they fail."})
+        description = {"Compare a candidate model with its baseline, with gates for CI.",
+                "Measures accuracy, agreement, output error, latency, size, params and MACs. Gates"
+                        + " (--gate 'top1_drop <= 0.5') make the exit code 1 when they fail."})
 public final class ValidateCommand implements Callable<Integer>, CheckedOptions {
     @Spec
     CommandSpec spec;
 
-    @Parameters(index = "0", paramLabel = "BASELINE", description = "the reference model")
+    @Parameters(index = "0", paramLabel = "BASELINE", description = "the model to compare against, e.g. the original before compression")
     Path baselineFile;
 
     @Parameters(index = "1", paramLabel = "CANDIDATE", description = "the model to judge")
@@ -70,8 +71,8 @@ public final class ValidateCommand implements Callable<Integer>, CheckedOptions 
     DataOptions data;
 
     @Option(names = "--task", defaultValue = "auto", paramLabel = "auto|classification|outputs",
-            description = {"what to judge: classification (accuracy and agreement on a [batch, classes] output),",
-                    "outputs (output error only), or auto: classification when such an output exists (default)"})
+            description = "what to judge: classification (accuracy and agreement on a [batch, classes] output),"
+                    + " outputs (output error only), or auto: classification when such an output exists (default)")
     String task;
 
     @Option(names = "--output", paramLabel = "NAME", description = "the output to judge as class logits (default: the first [batch, classes] output)")
@@ -80,24 +81,24 @@ public final class ValidateCommand implements Callable<Integer>, CheckedOptions 
     @Option(names = "--ep", defaultValue = "cpu", paramLabel = "cpu|cuda", description = "execution provider (default: ${DEFAULT-VALUE})")
     String ep;
 
-    @Option(names = "--threads", defaultValue = "2", description = "intra-op threads for both models (default: ${DEFAULT-VALUE})")
+    @Option(names = "--threads", defaultValue = "2", paramLabel = "N", description = "intra-op threads for both models (default: ${DEFAULT-VALUE})")
     int threads;
 
     @Option(names = "--optimization", defaultValue = "all", paramLabel = "disabled|basic|extended|all",
             description = "ONNX Runtime graph optimization level (default: ${DEFAULT-VALUE})")
     String optimization;
 
-    @Option(names = "--eval-batch", defaultValue = "32", description = "items per run for accuracy (default: ${DEFAULT-VALUE})")
+    @Option(names = "--eval-batch", defaultValue = "32", paramLabel = "N", description = "items per run for accuracy (default: ${DEFAULT-VALUE})")
     int evalBatch;
 
-    @Option(names = "--batch", split = ",", paramLabel = "N[,N...]", defaultValue = "1",
+    @Option(names = "--batch", split = ",", paramLabel = "N[,N...]", hideParamSyntax = true, defaultValue = "1",
             description = "batch sizes of the latency measurement (default: ${DEFAULT-VALUE})")
     List<Integer> latencyBatches;
 
-    @Option(names = "--warmup", defaultValue = "10", description = "latency warm-up runs per model and batch size (default: ${DEFAULT-VALUE})")
+    @Option(names = "--warmup", defaultValue = "10", paramLabel = "N", description = "latency warm-up runs per model and batch size (default: ${DEFAULT-VALUE})")
     int warmup;
 
-    @Option(names = "--iterations", description = "timed latency runs per model and batch size (default: 50)")
+    @Option(names = "--iterations", paramLabel = "N", description = "timed latency runs per model and batch size (default: 50)")
     Integer iterations;
 
     @Option(names = "--time", paramLabel = "SECONDS", description = "time budget of the latency runs per batch size, instead of --iterations")

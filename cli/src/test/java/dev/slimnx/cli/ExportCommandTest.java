@@ -125,6 +125,31 @@ class ExportCommandTest {
         assertEquals(0, json.get("check_mobile").get(1).get("not_taken").size());
     }
 
+    /**
+     * A QDQ Conv: the weight reaches the Conv through a DequantizeLinear of an int8 initializer,
+     * which NNAPI takes as a node unit, the weight a constant (its table wants Conv's weights
+     * constant). CoreML takes no Q/DQ but only wants a constant bias, so it takes the Conv alone.
+     */
+    @Test
+    void checkMobileSeesWeightsDequantizedFromInitializersAsConstant() throws Exception {
+        GraphBuilder b = new GraphBuilder(17);
+        Value x = b.input("x", DataType.FLOAT, 1, 1, 4, 4);
+        Value scale = b.initializer(dev.slimnx.graph.tensor.Tensor.ofFloats("scale", new long[0], 0.05f));
+        Value zero = b.initializer(dev.slimnx.graph.tensor.Tensor.ofIntegers("zero", DataType.INT8, new long[0], 0));
+        Value q = b.initializer(dev.slimnx.graph.tensor.Tensor.ofIntegers("wq", DataType.INT8, new long[] {2, 1, 3, 3},
+                1, -2, 3, -4, 5, -6, 7, -8, 9, 9, 8, 7, 6, 5, 4, 3, 2, 1));
+        Value xdq = b.op("DequantizeLinear", b.op("QuantizeLinear", x, scale, zero), scale, zero);
+        Value y = b.op("Conv", xdq, b.op("DequantizeLinear", q, scale, zero));
+        b.output(y, DataType.FLOAT, 1, 2, 2, 2);
+        Path model = dir.resolve("qdq-conv.onnx");
+        OnnxWriter.write(b.build(), model);
+        CliRun r = CliRun.of("export", model.toString(), "--check-mobile", "nnapi,coreml");
+        assertEquals(0, r.exitCode(), r.err());
+        assertTrue(r.out().contains("check-mobile nnapi (Android NNAPI): 4 of 4 nodes taken (100%), 1 partition"), r.out());
+        assertTrue(r.out().contains("check-mobile coreml (Apple CoreML (ML Program)): 1 of 4 nodes taken (25%)"), r.out());
+        assertFalse(r.out().contains("not constant"), r.out());
+    }
+
     @Test
     void checkMobileAsksForFixedShapesAndTakesMoreWithThem() throws Exception {
         CliRun dynamic = CliRun.of("export", reference("mobilevitv2").toString(), "--check-mobile", "nnapi");
