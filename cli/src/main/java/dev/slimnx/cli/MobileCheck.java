@@ -202,8 +202,12 @@ final class MobileCheck {
         }
         for (int i : rule.constantInputs()) {
             if (i < n.inputs().size() && n.input(i) != null && !n.input(i).name().isEmpty() && !isConstant(n.input(i), s)) {
+                Node producer = n.input(i).producer();
+                String fix = producer != null && producer.is("DequantizeLinear")
+                        ? opFix(s, "DequantizeLinear")
+                        : "fold it into a constant (slimnx optimize)";
                 return new Refusal(name, op, "input " + i + " is not constant", "input '" + n.input(i).name() + "'",
-                        "fold it into a constant (slimnx optimize) " + (rule.note().isEmpty() ? "" : "[" + rule.note() + "]"));
+                        fix + (rule.note().isEmpty() ? "" : " [" + rule.note() + "]"));
             }
         }
         if (s.staticShapesRequired()) {
