@@ -199,10 +199,14 @@ public final class RunCommand implements Callable<Integer> {
         return plan;
     }
 
-    /** The export step writes ONNX Runtime's format as {@code .ort}; every other model is {@code .onnx}. */
+    /**
+     * The export step writes ONNX Runtime's format as {@code .ort} unless it asks for
+     * {@code format: onnx} (the command's own default for a file not named .onnx); every other
+     * model is {@code .onnx}.
+     */
     private static String modelExtension(Recipe.Step step) {
         JsonNode format = step.options().get("format");
-        return step.kind().equals("export") && format != null && format.asText().equalsIgnoreCase("ort") ? "ort" : "onnx";
+        return step.kind().equals("export") && (format == null || !format.asText().equalsIgnoreCase("onnx")) ? "ort" : "onnx";
     }
 
     /** One recipe key as command-line arguments of the step's command. */

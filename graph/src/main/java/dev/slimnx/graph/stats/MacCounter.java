@@ -18,6 +18,10 @@ import java.util.Map;
  *   <li>MatMul (weights or two activations, batched): output elements × K, which is the product
  *       of the batch dims × M × N × K.</li>
  *   <li>Gemm: M × N × K (the bias add is not a MAC).</li>
+ *   <li>The quantized forms count as their float op: QLinearConv and ConvInteger as Conv,
+ *       QLinearMatMul, MatMulInteger and ONNX Runtime's DynamicQuantizeMatMul,
+ *       MatMulIntegerToFloat and MatMulNBits as MatMul (a quantized model does the same
+ *       multiply-accumulates, in fewer bits).</li>
  *   <li>Einsum of two or more operands: the product of the sizes of all its index letters.</li>
  * </ul>
  * Other ops count 0: elementwise work is small next to these and is not what MAC budgets measure.
@@ -33,6 +37,13 @@ final class MacCounter {
     /** @return MACs of the node, or -1 when the op is not one that is counted */
     long count(Node n) {
         exact = true;
+        if (n.domain().equals("com.microsoft")) {
+            // ONNX Runtime's quantized matrix products: activations [..., K] times weights [K, N]
+            return switch (n.opType()) {
+                case "DynamicQuantizeMatMul", "MatMulIntegerToFloat", "MatMulNBits" -> matmul(n, 0);
+                default -> -1;
+            };
+        }
         if (!n.isOnnxDomain()) {
             return -1;
         }

@@ -35,6 +35,25 @@ class ModelStatsTest {
     }
 
     @Test
+    void onnxRuntimesQuantizedMatMulsCountAsTheMatMulTheyReplace() {
+        // x [1,10,16] @ W [16,8]: 10 * 8 * 16 = 1280 each, whether INT8 dynamic or INT4 blocks
+        GraphBuilder b = new GraphBuilder(17);
+        Value x = b.input("x", DataType.FLOAT, "batch", 10, 16);
+        Value w8 = b.initializer(Tensor.ofIntegers("w8", DataType.INT8, new long[] {16, 8}, new long[16 * 8]));
+        Value scale = b.initializer(Tensor.ofFloats("scale", new long[0], 0.1f));
+        Value y = b.node("DynamicQuantizeMatMul", x, w8, scale).domain("com.microsoft").value();
+        Value w4 = b.initializer(Tensor.ofIntegers("w4", DataType.UINT8, new long[] {8, 1, 8}, new long[8 * 8]));
+        Value scales = b.initializer(Tensor.ofFloats("scales", new long[] {8}, new float[8]));
+        Value z = b.node("MatMulNBits", x, w4, scales).domain("com.microsoft")
+                .attr("K", 16L).attr("N", 8L).attr("bits", 4L).attr("block_size", 16L).value();
+        b.output(y);
+        b.output(z);
+        ModelStats s = ModelStats.of(b.build());
+        assertEquals(List.of(1280L, 1280L), s.nodeMacs().stream().map(NodeMacs::macs).toList());
+        assertTrue(s.macsExact());
+    }
+
+    @Test
     void batchedAttentionMatMulTakesBatchAsOne() {
         // Q.K^T: batch(1) x heads 4 x M 10 x N 10 x K 16
         GraphBuilder b = new GraphBuilder(17);
