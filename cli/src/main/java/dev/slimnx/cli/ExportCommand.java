@@ -184,6 +184,11 @@ public final class ExportCommand implements Callable<Integer> {
                 Map<String, Object> json = new LinkedHashMap<>();
                 json.put("schema", SCHEMA);
                 json.put("model", input.toString());
+                json.put("output", output == null ? null : output.toString());
+                Map<String, Object> shapes = new LinkedHashMap<>();
+                fixed.forEach((name, dims) -> shapes.put(name, dims));
+                json.put("fixed_shapes", shapes);
+                json.put("target_opset", targetOpset);
                 json.putAll(check.toJson());
                 AtomicFiles.write(report, tmp -> Reports.json().writerWithDefaultPrettyPrinter().writeValue(tmp.toFile(), json));
                 out.println("wrote " + report);

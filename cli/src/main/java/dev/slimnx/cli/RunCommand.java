@@ -163,13 +163,16 @@ public final class RunCommand implements Callable<Integer> {
                 model = dir.resolve(step.stem() + "." + modelExtension(step));
                 args.add("-o");
                 args.add(model.toString());
-                if (step.kind().equals("prune")) {
+                if (step.kind().equals("prune") || step.kind().equals("export") && step.options().containsKey("check-mobile")) {
                     reports.add(dir.resolve(step.stem() + ".json"));
                 }
             }
             for (Path r : reports) {
                 args.add("--report");
                 args.add(r.toString());
+            }
+            if (model != null && model.getFileName().toString().endsWith(".ort")) {
+                reports.add(dir.resolve(ExportCommand.OPERATOR_CONFIG));
             }
             if (step.kind().equals("finetune") && !step.options().containsKey("teacher")) {
                 // NOTE: a recipe's fine-tune recovers what compression lost, so it distils from the

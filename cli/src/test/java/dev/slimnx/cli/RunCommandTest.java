@@ -12,6 +12,7 @@ import dev.slimnx.validate.report.Reports;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Arrays;
+import java.util.List;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -119,9 +120,10 @@ class RunCommandTest {
     }
 
     @Test
-    void anExportStepWritesTheOrtFileAndItsOperatorConfig() throws Exception {
+    void anExportStepWritesTheOrtFileItsOperatorConfigAndItsMobileCheck() throws Exception {
+        // no format: a recipe's export writes the ORT format unless told onnx
         Path file = recipe("phone", "model: {reference: vit}\nsteps:\n  - optimize\n"
-                + "  - export: {format: ort, fix-shape: [input=1x1x28x28]}\n");
+                + "  - export: {fix-shape: [input=1x1x28x28], check-mobile: nnapi}\n");
         CliRun r = CliRun.of("run", file.toString());
         assertEquals(ExitCode.OK, r.exitCode(), r.err());
         Path out = dir.resolve("phone.out");
@@ -130,5 +132,15 @@ class RunCommandTest {
         assertEquals("ORTM", new String(ort, 4, 4, java.nio.charset.StandardCharsets.US_ASCII));
         assertTrue(Files.readString(out.resolve("required_operators.config")).contains("ai.onnx;"));
         assertTrue(Files.readString(out.resolve("summary.md")).contains("02-export.ort"));
+        JsonNode check = Reports.json().readTree(Files.readString(out.resolve("02-export.json")));
+        assertEquals(ExportCommand.SCHEMA, check.get("schema").asText());
+        assertEquals("[1,1,28,28]", check.get("fixed_shapes").get("input").toString());
+        assertEquals("nnapi", check.get("check_mobile").get(0).get("ep").asText());
+        JsonNode steps = Reports.json().readTree(Files.readString(out.resolve("summary.json"))).get("steps");
+        JsonNode export = steps.get(steps.size() - 1);
+        assertEquals("02-export", export.get("step").asText());
+        List<String> reports = new java.util.ArrayList<>();
+        export.get("reports").forEach(n -> reports.add(n.asText()));
+        assertEquals(List.of("02-export.json", "required_operators.config"), reports);
     }
 }
