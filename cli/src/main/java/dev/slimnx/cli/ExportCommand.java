@@ -230,7 +230,7 @@ public final class ExportCommand implements Callable<Integer> {
                     fmt.equals("ort") ? ", optimization level " + ORT_LEVEL.name().toLowerCase(Locale.ROOT) : "");
             if (configTmp != null) {
                 AtomicFiles.move(configTmp, configTarget);
-                out.printf("wrote %s (the operators a reduced ONNX Runtime build needs for it)%n", configTarget);
+                out.printf("wrote %s (the operators a reduced ONNX Runtime build needs for it)%n", output.resolveSibling(OPERATOR_CONFIG));
             }
             out.printf("round trip: ONNX Runtime loaded %s; outputs match %s within rtol %.0e / atol %.0e on %d random"
                     + " input sets%s%n", output.getFileName(), input.getFileName(), RTOL, ATOL, ROUND_TRIP_RUNS,

@@ -407,7 +407,8 @@ public final class RunCommand implements Callable<Integer> {
         }
         if (row.containsKey("gates")) {
             List<?> failed = (List<?>) row.get("gates_failed");
-            s.append(failed.isEmpty() ? row.get("gates") + " gates passed, " : "gate failed: " + failed + ", ");
+            s.append(failed.isEmpty() ? row.get("gates") + (Integer.valueOf(1).equals(row.get("gates")) ? " gate" : " gates")
+                    + " passed, " : "gate failed: " + failed + ", ");
         } else {
             s.append(dir.relativize(Path.of((String) row.get("model")))).append(": ");
         }

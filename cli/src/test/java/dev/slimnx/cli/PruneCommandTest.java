@@ -55,7 +55,7 @@ class PruneCommandTest {
     void taylorUsesTheReferenceCalibrationSetByDefault() throws Exception {
         Path out = dir.resolve("vit-taylor.onnx");
         CliRun r = CliRun.of("prune", reference("vit").toString(), "-o", out.toString(), "--qk-dim", "8",
-                "--calib-size", "16");
+                "--calib-size", "16", "--calib-batch", "5");
         assertEquals(0, r.exitCode(), r.err());
         assertTrue(r.out().contains("prune-qk (taylor): 6 layer(s) pruned"), r.out());
         assertTrue(Files.exists(out));
@@ -128,6 +128,7 @@ class PruneCommandTest {
             {"prune", vit, "-o", out},
             {"prune", vit, "-o", out, "--qk-dim", "0"},
             {"prune", vit, "-o", out, "--channels", "1.5"},
+            {"prune", vit, "-o", out, "--ffn-ratio", "2", "--calib-batch", "0"},
             {"prune", vit, "-o", out, "--ffn-ratio", "2", "--importance", "fisher"},
             {"prune", vit, "-o", out, "--ffn-ratio", "2", "--report", dir.resolve("r.txt").toString()},
             {"prune", reference("detr").toString(), "-o", out, "--ffn-ratio", "1"},
