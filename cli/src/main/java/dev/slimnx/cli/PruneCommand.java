@@ -130,9 +130,8 @@ public final class PruneCommand implements Callable<Integer>, CheckedOptions {
     Integer calibSize;
 
     @Option(names = "--calib-batch", paramLabel = "N", defaultValue = "32",
-            description = "Taylor: items per gradient run (default: ${DEFAULT-VALUE}); memory grows with it (a "
-                    + "ViT-B at 224x224: 12.4 GiB at 32, 9.7 GiB at 8); scores sum |w x grad| per batch, so it is also "
-                    + "the unit whose signs may cancel")
+            description = "Taylor: items per gradient run (default: ${DEFAULT-VALUE}); memory grows with it; scores "
+                    + "sum |w x grad| per batch, so it is also the unit whose signs may cancel")
     int calibBatch;
 
     @Option(names = "--round-to", paramLabel = "N", defaultValue = "8",

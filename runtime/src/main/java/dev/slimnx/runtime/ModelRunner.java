@@ -399,6 +399,10 @@ public final class ModelRunner implements AutoCloseable {
         try (OrtSession.SessionOptions opts = new OrtSession.SessionOptions()) {
             opts.setOptimizationLevel(options.optimizationLevel().ortLevel());
             opts.setSessionLogLevel(OrtLoggingLevel.ORT_LOGGING_LEVEL_ERROR);
+            if (!options.memoryArena()) {
+                opts.setCPUArenaAllocator(false);
+                opts.setMemoryPatternOptimization(false);
+            }
             if (options.intraOpThreads() > 0) {
                 opts.setIntraOpNumThreads(options.intraOpThreads());
             }
