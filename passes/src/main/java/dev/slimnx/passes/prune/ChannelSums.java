@@ -16,7 +16,21 @@ final class ChannelSums {
      * @return per channel, the sum of {@code values} over the channel's positions
      */
     static double[] sum(ChannelMember m, long[] dims, double[] values, int width) {
-        int length = (int) dims[m.axis()];
+        return sum(m, m.axis(), dims, values, width);
+    }
+
+    /**
+     * @param m the member (its map)
+     * @param perPosition sums over every axis but the member's, one per position along it
+     * @param width channels in the group
+     * @return per channel, the sum of {@code perPosition} over the channel's positions
+     */
+    static double[] sumOfPositions(ChannelMember m, double[] perPosition, int width) {
+        return sum(m, 0, new long[] {perPosition.length}, perPosition, width);
+    }
+
+    private static double[] sum(ChannelMember m, int axis, long[] dims, double[] values, int width) {
+        int length = (int) dims[axis];
         int[] channelOf = new int[length];
         java.util.Arrays.fill(channelOf, -1);
         for (int c = 0; c < width; c++) {
@@ -25,7 +39,7 @@ final class ChannelSums {
             }
         }
         long inner = 1;
-        for (int i = m.axis() + 1; i < dims.length; i++) {
+        for (int i = axis + 1; i < dims.length; i++) {
             inner *= dims[i];
         }
         double[] out = new double[width];

@@ -1,12 +1,17 @@
 package dev.slimnx.passes.prune;
 
+import dev.slimnx.graph.Attribute;
 import dev.slimnx.graph.Model;
 import dev.slimnx.graph.Value;
+import dev.slimnx.graph.tensor.DataType;
+import dev.slimnx.graph.tensor.Shape;
 import dev.slimnx.graph.tensor.Tensor;
+import dev.slimnx.graph.tensor.ValueType;
 import dev.slimnx.passes.PassContext;
 import dev.slimnx.passes.autodiff.GradientBuilder;
 import dev.slimnx.passes.autodiff.GradientModel;
 import dev.slimnx.passes.autodiff.GradientSpec;
+import dev.slimnx.passes.autodiff.GraphEmitter;
 import dev.slimnx.passes.autodiff.Loss;
 import dev.slimnx.passes.autodiff.NotDifferentiableException;
 import dev.slimnx.runtime.ModelRunner;
@@ -18,6 +23,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.Objects;
 import java.util.Set;
+import java.util.stream.LongStream;
 
 /**
  * First-order Taylor importance (Molchanov et al., CVPR 2019; the criterion EfficientViT prunes
@@ -32,7 +38,8 @@ import java.util.Set;
  * cancel.
  *
  * <p>Gradients come from {@link GradientBuilder}: one gradient model for all groups, run batch by
- * batch in ONNX Runtime. The loss is taken over one output (the model's first by default):
+ * batch in ONNX Runtime, which also forms the products and sums them over every axis but each
+ * member's channel axis, so only those sums come back. The loss is taken over one output (the model's first by default):
  * <ul>
  *   <li>with labels, softmax cross-entropy against them;</li>
  *   <li>without, the KL divergence to the unpruned model's own output on the batch (its logits fed
@@ -123,9 +130,12 @@ public final class TaylorImportance implements Importance {
             gradientOf.put(w.weight(), w.gradient());
         }
         String reference = gm.referenceInputs().get(0);
+        Model scoring = gm.model().copy();
+        Map<String, String> sumOf = addChannelAxisSums(scoring, groups, gradientOf);
+        List<String> wanted = List.copyOf(sumOf.values());
         // NOTE: without ONNX Runtime's arena: each run of a large model's gradient model needs
         // gigabytes, which the arena would keep (ViT-B: 1.4 GiB less at the peak, same time)
-        try (ModelRunner grad = ModelRunner.open(gm.model(), context.runOptions().withMemoryArena(false));
+        try (ModelRunner grad = ModelRunner.open(scoring, context.runOptions().withMemoryArena(false));
              ModelRunner teacher = labelled ? null : context.open(model)) {
             ImportanceData.Batch batch = first;
             int read = 0;
@@ -138,9 +148,9 @@ public final class TaylorImportance implements Importance {
                 feeds.putAll(gm.initialWeights());
                 feeds.put(reference, labelled ? batch.labels() : sharpened(teacher.run(batch.feeds(), List.of(output))
                         .get(output)));
-                Map<String, Tensor> grads = grad.run(feeds, List.copyOf(gradientOf.values()));
+                Map<String, Tensor> sums = grad.run(feeds, wanted);
                 for (int k = 0; k < groups.size(); k++) {
-                    accumulate(groups.get(k), grads, gradientOf, out.get(k));
+                    accumulate(groups.get(k), sums, sumOf, out.get(k));
                 }
                 read++;
                 batch = batches.hasNext() ? batches.next() : null;
@@ -170,23 +180,56 @@ public final class TaylorImportance implements Importance {
         return Tensor.ofFloats("teacher", logits.dims(), z);
     }
 
-    private static void accumulate(ChannelGroup g, Map<String, Tensor> grads, Map<String, String> gradientOf,
-                                   double[] scores) {
+    /**
+     * Adds to the gradient model, for every trainable member, an output holding the sum of
+     * {@code w·∂L/∂w} over every axis but the member's channel axis, computed in double. NOTE: ONNX
+     * Runtime then hands back one number per position instead of whole gradients; for a ViT-B that
+     * was 330 MiB per batch copied into the JVM, which kept it until a full collection.
+     *
+     * @return per member ({@link #key}), the name of its output
+     */
+    private static Map<String, String> addChannelAxisSums(Model scoring, List<ChannelGroup> groups,
+                                                          Map<String, String> gradientOf) {
+        GraphEmitter e = new GraphEmitter(scoring.graph(), scoring.opsetVersion(""));
+        Map<String, Value> byName = scoring.graph().valuesByName();
+        Map<String, String> out = new LinkedHashMap<>();
+        for (ChannelGroup g : groups) {
+            for (ChannelMember m : trainable(g)) {
+                String gradient = gradientOf.get(m.value().name());
+                if (gradient == null || out.containsKey(key(m))) {
+                    continue; // the weight does not reach the loss's output: no first-order effect
+                }
+                long[] dims = m.constant().dims();
+                long[] others = LongStream.range(0, dims.length).filter(a -> a != m.axis()).toArray();
+                Value product = e.op("Mul", inDouble(e, byName.get(m.value().name())), inDouble(e, byName.get(gradient)));
+                Value sum = others.length == 0 ? product : e.reduceSum(product, others, false);
+                sum.setType(ValueType.TensorType.of(DataType.DOUBLE, Shape.of(dims[m.axis()])));
+                scoring.graph().addOutput(sum);
+                out.put(key(m), sum.name());
+            }
+        }
+        return out;
+    }
+
+    private static Value inDouble(GraphEmitter e, Value v) {
+        return e.op("Cast", List.of(v), Attribute.ofInt("to", DataType.DOUBLE.code()));
+    }
+
+    /** A member's weight and channel axis: what its summed output is for. */
+    private static String key(ChannelMember m) {
+        return m.value().name() + "@" + m.axis();
+    }
+
+    private static void accumulate(ChannelGroup g, Map<String, Tensor> sums, Map<String, String> sumOf, double[] scores) {
         double[] perBatch = new double[g.width()];
         for (ChannelMember m : trainable(g)) {
-            String gradient = gradientOf.get(m.value().name());
-            if (gradient == null) {
-                continue; // the weight does not reach the loss's output: no first-order effect
+            String output = sumOf.get(key(m));
+            if (output == null) {
+                continue;
             }
-            Tensor w = m.constant();
-            double[] product = w.toDoubleArray();
-            double[] gw = grads.get(gradient).toDoubleArray();
-            for (int i = 0; i < product.length; i++) {
-                product[i] *= gw[i];
-            }
-            double[] sums = ChannelSums.sum(m, w.dims(), product, g.width());
+            double[] channels = ChannelSums.sumOfPositions(m, sums.get(output).toDoubleArray(), g.width());
             for (int c = 0; c < perBatch.length; c++) {
-                perBatch[c] += sums[c];
+                perBatch[c] += channels[c];
             }
         }
         for (int c = 0; c < scores.length; c++) {
