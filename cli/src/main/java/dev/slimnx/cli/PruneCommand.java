@@ -192,29 +192,33 @@ public final class PruneCommand implements Callable<Integer>, CheckedOptions {
         ModelStats before = ModelStats.of(model);
         List<PruneReport> reports = new ArrayList<>();
         long t0 = System.nanoTime();
+        ProgressBar bar = ProgressBar.forTerminal(spec.commandLine().getErr());
+        PassContext context = PassContext.defaults().withProgress((pass, done, total) -> bar.update(done, total, pass));
         try {
             if (ffnRatio != null) {
                 FfnRatioPass p = new FfnRatioPass(new FfnRatioPass.Options(ffnRatio, criterion,
                         dev.slimnx.passes.prune.MagnitudeImportance.Norm.L1, roundTo, seed, calib, 0,
                         ScoreNormalization.MAX));
-                reports.add(p.prune(model, PassContext.defaults()));
+                reports.add(p.prune(model, context));
             }
             if (qkDim != null) {
-                reports.add(new QkDimPass(qkDim, criterion, calib).withSeed(seed).prune(model, PassContext.defaults()));
+                reports.add(new QkDimPass(qkDim, criterion, calib).withSeed(seed).prune(model, context));
             }
             if (heads != null) {
-                reports.add(new HeadPass(heads, criterion, calib).withSeed(seed).prune(model, PassContext.defaults()));
+                reports.add(new HeadPass(heads, criterion, calib).withSeed(seed).prune(model, context));
             }
             if (targetParams != null || targetMacs != null) {
-                reports.add(new ReallocatePass(reallocation(criterion, seed, calib)).prune(model, PassContext.defaults()));
+                reports.add(new ReallocatePass(reallocation(criterion, seed, calib)).prune(model, context));
             }
             if (channels != null) {
                 ConvChannelsPass p = new ConvChannelsPass(ConvChannelsPass.Options.of(channels, criterion)
                         .withRoundTo(roundTo).withSeed(seed).withData(calib, 0));
-                reports.add(p.prune(model, PassContext.defaults()));
+                reports.add(p.prune(model, context));
             }
         } catch (PassRefusedException e) {
             throw new UserError(input + ": " + e.getMessage() + "; " + output + " was not written");
+        } finally {
+            bar.done();
         }
         double seconds = (System.nanoTime() - t0) / 1e9;
         ModelStats after = ModelStats.of(model);
@@ -425,6 +429,8 @@ public final class PruneCommand implements Callable<Integer>, CheckedOptions {
         if (batches.isEmpty()) {
             throw new UserError((ds.source() == null ? "synthetic data" : ds.source()) + ": no calibration items");
         }
+        spec.commandLine().getOut().printf(Locale.ROOT, "Taylor importance: %,d calibration items from %s in batches of %d%n",
+                items, ds.source() == null ? "synthetic data" : ds.source(), calibBatch);
         return ImportanceData.of(batches);
     }
 

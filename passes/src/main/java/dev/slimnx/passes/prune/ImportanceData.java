@@ -32,13 +32,28 @@ public interface ImportanceData {
     /** @return the batches, from the first */
     Iterator<Batch> batches();
 
+    /** @return how many batches there are, or -1 when unknown until read (for progress only) */
+    default long batchCount() {
+        return -1;
+    }
+
     /**
      * @param batches batches held in memory
      * @return data serving them in order
      */
     static ImportanceData of(List<Batch> batches) {
         List<Batch> copy = List.copyOf(batches);
-        return copy::iterator;
+        return new ImportanceData() {
+            @Override
+            public Iterator<Batch> batches() {
+                return copy.iterator();
+            }
+
+            @Override
+            public long batchCount() {
+                return copy.size();
+            }
+        };
     }
 
     /**

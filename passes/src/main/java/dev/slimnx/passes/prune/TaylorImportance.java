@@ -139,6 +139,8 @@ public final class TaylorImportance implements Importance {
              ModelRunner teacher = labelled ? null : context.open(model)) {
             ImportanceData.Batch batch = first;
             int read = 0;
+            long total = options.maxBatches() == 0 || data.batchCount() < 0 ? data.batchCount()
+                    : Math.min(data.batchCount(), options.maxBatches());
             while (batch != null && (options.maxBatches() == 0 || read < options.maxBatches())) {
                 if ((batch.labels() != null) != labelled) {
                     throw new IllegalArgumentException("calibration batch " + read + (labelled ? " has no labels" : " has labels")
@@ -153,6 +155,7 @@ public final class TaylorImportance implements Importance {
                     accumulate(groups.get(k), sums, sumOf, out.get(k));
                 }
                 read++;
+                context.progress().update("taylor", read, total);
                 batch = batches.hasNext() ? batches.next() : null;
             }
         }
