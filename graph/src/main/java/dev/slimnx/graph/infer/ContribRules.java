@@ -7,8 +7,8 @@ import java.util.Map;
 
 /**
  * ONNX Runtime's {@code com.microsoft} ops that slimnx's own quantization writes: the quantized
- * matrix products. Their output shapes matter beyond checking: without them a quantized model's
- * MACs would go uncounted and its reports would compare MACs it does not have.
+ * matrix products. Their output shapes matter beyond checking: without them the MACs of a
+ * dynamically quantized model went uncounted (a ViT's 3.62 M showed as 272 k in every report).
  */
 final class ContribRules {
     private ContribRules() {

@@ -39,7 +39,8 @@ import java.util.stream.LongStream;
  *
  * <p>Gradients come from {@link GradientBuilder}: one gradient model for all groups, run batch by
  * batch in ONNX Runtime, which also forms the products and sums them over every axis but each
- * member's channel axis, so only those sums come back. The loss is taken over one output (the model's first by default):
+ * member's channel axis, so only those sums come back. The loss is taken over one output (the
+ * model's first by default):
  * <ul>
  *   <li>with labels, softmax cross-entropy against them;</li>
  *   <li>without, the KL divergence to the unpruned model's own output on the batch (its logits fed
@@ -134,7 +135,7 @@ public final class TaylorImportance implements Importance {
         Map<String, String> sumOf = addChannelAxisSums(scoring, groups, gradientOf);
         List<String> wanted = List.copyOf(sumOf.values());
         // NOTE: without ONNX Runtime's arena: each run of a large model's gradient model needs
-        // gigabytes, which the arena would keep (ViT-B: 1.4 GiB less at the peak, same time)
+        // gigabytes, which the arena would keep (ViT-B: about 1 GiB less at the peak, same time)
         try (ModelRunner grad = ModelRunner.open(scoring, context.runOptions().withMemoryArena(false));
              ModelRunner teacher = labelled ? null : context.open(model)) {
             ImportanceData.Batch batch = first;
